@@ -1,0 +1,69 @@
+/* wirt-cli-args.h: the wirt command line, parsed strictly into one struct (no I/O). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define WIRT_CLI_DEFAULT_SOCKET "/run/wirt/wirtd.sock"
+/* The largest --memory we accept: 16 TiB, in MiB. wirtd applies the real limits. */
+#define WIRT_CLI_MEMORY_MAX_MIB (G_GUINT64_CONSTANT(16) * 1024 * 1024)
+
+typedef enum {
+    WIRT_CLI_CMD_HELP,
+    WIRT_CLI_CMD_VERSION,
+    WIRT_CLI_CMD_LIST,
+    WIRT_CLI_CMD_INFO,
+    WIRT_CLI_CMD_CREATE,
+    WIRT_CLI_CMD_START,
+    WIRT_CLI_CMD_STOP,
+    WIRT_CLI_CMD_DESTROY,
+    WIRT_CLI_CMD_REBOOT,
+    WIRT_CLI_CMD_SUSPEND,
+    WIRT_CLI_CMD_RESUME,
+    WIRT_CLI_CMD_DELETE,
+    WIRT_CLI_CMD_AUTOSTART,
+    WIRT_CLI_CMD_ADOPT,
+    WIRT_CLI_CMD_POOL_LIST,
+    WIRT_CLI_CMD_NODE_LIST,
+    WIRT_CLI_CMD_QUOTA,
+    WIRT_CLI_CMD_HISTORY,
+    WIRT_CLI_CMD_WHOAMI,
+} WirtCliCommand;
+
+typedef enum {
+    WIRT_CLI_FORMAT_TABLE,
+    WIRT_CLI_FORMAT_JSON,
+} WirtCliFormat;
+
+/* One parsed command line. Strings are owned; NULL means "not given". */
+typedef struct {
+    WirtCliCommand command;
+    char *command_name; /* as typed ("list", "pool"); the help topic for HELP, may be NULL */
+    char *socket_path;  /* --socket; see wirt_cli_args_socket_path() */
+    WirtCliFormat format;
+    char *ref;          /* NAME as typed ("web" or "bob/web"); adopt: DOMAIN */
+    char *owner;        /* from OWNER/NAME or --owner */
+    char *name;         /* the short VM name of NAME; adopt: --name */
+    char *domain;       /* adopt: the libvirt domain */
+    char *pool;         /* create --pool */
+    char *node;         /* create, adopt --node */
+    char *user;         /* quota --user */
+    guint64 memory_mib; /* create --memory; 0: not given */
+    guint64 vcpus;      /* create --cpus; 0: not given */
+    gint64 timeout;     /* stop --timeout; -1: not given */
+    guint64 limit;      /* history --limit; 0: not given */
+    gboolean force;     /* stop --force */
+    gboolean disable;   /* autostart --disable */
+} WirtCliArgs;
+
+WirtCliArgs *wirt_cli_args_parse(int argc, const char *const *argv, GError **error);
+void wirt_cli_args_free(WirtCliArgs *args);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtCliArgs, wirt_cli_args_free)
+
+char *wirt_cli_args_hint(int argc, const char *const *argv);
+char *wirt_cli_args_help(const char *topic);
+const char *wirt_cli_args_socket_path(const WirtCliArgs *args);
+gboolean wirt_cli_args_parse_memory(const char *text, guint64 *out_mib, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,20 @@
+/* wirt-cli-client.h: sends wirt's requests to wirtd over its unix socket (libsoup-3). */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "wirt-cli-request.h"
+
+G_BEGIN_DECLS
+
+typedef struct _WirtCliClient WirtCliClient;
+
+WirtCliClient *wirt_cli_client_new(const char *socket_path);
+void wirt_cli_client_free(WirtCliClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtCliClient, wirt_cli_client_free)
+
+JsonNode *wirt_cli_client_send(WirtCliClient *client, const WirtCliRequest *request,
+                               GError **error);
+JsonNode *wirt_cli_client_parse_answer(guint status, const char *data, gsize len, GError **error);
+
+G_END_DECLS

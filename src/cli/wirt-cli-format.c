@@ -1,0 +1,589 @@
+/* wirt-cli-format.c: tables and key: value lines from wirtd's JSON answers.
+ *
+ * Every string that came from the server is sanitized before it reaches the terminal:
+ * VM, owner and libvirt domain names and libvirt's error messages are not ours, and a
+ * control character in one must neither break a table row nor drive the terminal. */
+#include "wirt-cli-format.h"
+
+#include <string.h>
+
+#include "core/wirt-error.h"
+
+struct _WirtCliTable {
+    guint columns;
+    GPtrArray *rows; /* of GStrv, the header first */
+};
+
+static void
+strv_free(gpointer strv)
+{
+    g_strfreev(strv);
+}
+
+/**
+ * wirt_cli_table_new:
+ * @headers: (array zero-terminated=1): the column titles; their number is the column count
+ * Returns: (transfer full): an empty table, never %NULL.
+ */
+WirtCliTable *
+wirt_cli_table_new(const char *const *headers)
+{
+    WirtCliTable *table = g_new0(WirtCliTable, 1);
+
+    table->columns = g_strv_length((GStrv)headers);
+    table->rows = g_ptr_array_new_with_free_func(strv_free);
+    g_ptr_array_add(table->rows, g_strdupv((GStrv)headers));
+    return table;
+}
+
+/**
+ * wirt_cli_table_free:
+ * @table: (transfer full) (nullable): a table
+ */
+void
+wirt_cli_table_free(WirtCliTable *table)
+{
+    if (!table)
+        return;
+    g_ptr_array_unref(table->rows);
+    g_free(table);
+}
+
+/**
+ * wirt_cli_table_add_row:
+ * @table: a table
+ * @cells: (array zero-terminated=1): one string per column; they are sanitized and copied,
+ * missing trailing cells print as "-"
+ */
+void
+wirt_cli_table_add_row(WirtCliTable *table, const char *const *cells)
+{
+    GStrv row = g_new0(char *, table->columns + 1);
+    gboolean ended = FALSE;
+
+    for (guint i = 0; i < table->columns; i++) {
+        ended = ended || cells[i] == NULL;
+        row[i] = wirt_cli_format_sanitize(ended ? "-" : cells[i]);
+    }
+    g_ptr_array_add(table->rows, row);
+}
+
+/**
+ * wirt_cli_table_render:
+ * @table: a table
+ * @out: where to append the lines: the header, then one per row; columns are left-aligned
+ * and separated by at least two spaces, with no trailing spaces
+ */
+void
+wirt_cli_table_render(const WirtCliTable *table, GString *out)
+{
+    g_autofree glong *widths = g_new0(glong, table->columns);
+
+    for (guint r = 0; r < table->rows->len; r++) {
+        GStrv row = g_ptr_array_index(table->rows, r);
+        for (guint c = 0; c < table->columns; c++)
+            widths[c] = MAX(widths[c], g_utf8_strlen(row[c], -1));
+    }
+    for (guint r = 0; r < table->rows->len; r++) {
+        GStrv row = g_ptr_array_index(table->rows, r);
+        for (guint c = 0; c < table->columns; c++) {
+            g_string_append(out, row[c]);
+            if (c + 1 == table->columns)
+                break;
+            for (glong pad = g_utf8_strlen(row[c], -1); pad < widths[c] + 2; pad++)
+                g_string_append_c(out, ' ');
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+/**
+ * wirt_cli_format_sanitize:
+ * @text: (nullable): text from the server
+ * Returns: (transfer full): @text as valid UTF-8 on one line: newlines and tabs become spaces,
+ * every other C0/C1 control character and DEL becomes '?'; "-" for %NULL.
+ */
+char *
+wirt_cli_format_sanitize(const char *text)
+{
+    g_autofree char *valid = g_utf8_make_valid(text ? text : "-", -1);
+    g_autoptr(GString) out = g_string_sized_new(strlen(valid));
+
+    for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (c == '\n' || c == '\r' || c == '\t')
+            g_string_append_c(out, ' ');
+        else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+            g_string_append_c(out, '?');
+        else
+            g_string_append_unichar(out, c);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * wirt_cli_format_memory:
+ * @mib: a size in MiB
+ * Returns: (transfer full): the size the way --memory takes it: "512M", "2G", "1T".
+ */
+char *
+wirt_cli_format_memory(guint64 mib)
+{
+    if (mib >= 1048576 && mib % 1048576 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "T", mib / 1048576);
+    if (mib >= 1024 && mib % 1024 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "G", mib / 1024);
+    return g_strdup_printf("%" G_GUINT64_FORMAT "M", mib);
+}
+
+/**
+ * wirt_cli_format_vm_ref:
+ * @owner: (nullable): the owner; %NULL for a libvirt domain nobody owns
+ * @name: (nullable): the VM's short name (the domain name when @owner is %NULL)
+ * @qualify: whether to write OWNER/NAME rather than NAME
+ * Returns: (transfer full): "web", "alice/web" or "-/legacy-db"; not sanitized.
+ */
+char *
+wirt_cli_format_vm_ref(const char *owner, const char *name, gboolean qualify)
+{
+    if (!name)
+        return g_strdup("-");
+    if (!qualify)
+        return g_strdup(name);
+    return g_strdup_printf("%s/%s", owner ? owner : "-", name);
+}
+
+static gboolean
+unexpected(GError **error, const char *what)
+{
+    g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "wirtd sent an unexpected answer (%s)", what);
+    return FALSE;
+}
+
+/* The string member @key, or NULL when it is missing, null or not a string. */
+static const char *
+member_string(JsonObject *object, const char *key)
+{
+    JsonNode *node = object ? json_object_get_member(object, key) : NULL;
+
+    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(node);
+}
+
+static gboolean
+member_int(JsonObject *object, const char *key, gint64 *out_value)
+{
+    JsonNode *node = object ? json_object_get_member(object, key) : NULL;
+
+    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
+        return FALSE;
+    *out_value = json_node_get_int(node);
+    return TRUE;
+}
+
+static JsonObject *
+member_object(JsonObject *object, const char *key)
+{
+    JsonNode *node = object ? json_object_get_member(object, key) : NULL;
+
+    return node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+/* Any JSON value as one cell: strings as they are, null as "-", arrays joined by ",". */
+static char *
+node_text(JsonNode *node)
+{
+    if (!node || JSON_NODE_HOLDS_NULL(node))
+        return g_strdup("-");
+    if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *array = json_node_get_array(node);
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        for (guint i = 0; i < json_array_get_length(array); i++) {
+            g_autofree char *item = node_text(json_array_get_element(array, i));
+            g_string_append_printf(out, "%s%s", i ? "," : "", item);
+        }
+        if (out->len == 0)
+            g_string_append_c(out, '-');
+        return g_string_free(g_steal_pointer(&out), FALSE);
+    }
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        g_autoptr(JsonGenerator) generator = json_generator_new();
+
+        json_generator_set_root(generator, node);
+        return json_generator_to_data(generator, NULL);
+    }
+    switch (json_node_get_value_type(node)) {
+    case G_TYPE_STRING:
+        return g_strdup(json_node_get_string(node));
+    case G_TYPE_INT64:
+        return g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(node));
+    case G_TYPE_BOOLEAN:
+        return g_strdup(json_node_get_boolean(node) ? "yes" : "no");
+    case G_TYPE_DOUBLE: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        return g_strdup(g_ascii_dtostr(buf, sizeof(buf), json_node_get_double(node)));
+    }
+    default:
+        return g_strdup("-");
+    }
+}
+
+static char *
+member_text(JsonObject *object, const char *key)
+{
+    return node_text(object ? json_object_get_member(object, key) : NULL);
+}
+
+/* A MiB count as "512M"; "-" when missing; "unlimited" for a quota's -1. */
+static char *
+member_memory(JsonObject *object, const char *key)
+{
+    gint64 mib = 0;
+
+    if (!member_int(object, key, &mib))
+        return member_text(object, key);
+    if (mib < 0)
+        return g_strdup("unlimited");
+    return wirt_cli_format_memory((guint64)mib);
+}
+
+static char *
+member_limit(JsonObject *object, const char *key)
+{
+    gint64 value = 0;
+
+    if (member_int(object, key, &value) && value < 0)
+        return g_strdup("unlimited");
+    return member_text(object, key);
+}
+
+/* Checks that @node is an array of objects. */
+static JsonArray *
+object_array(JsonNode *node, GError **error)
+{
+    JsonArray *array = NULL;
+
+    if (!node || !JSON_NODE_HOLDS_ARRAY(node)) {
+        unexpected(error, "not an array");
+        return NULL;
+    }
+    array = json_node_get_array(node);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        if (!JSON_NODE_HOLDS_OBJECT(json_array_get_element(array, i))) {
+            unexpected(error, "an array element is not an object");
+            return NULL;
+        }
+    }
+    return array;
+}
+
+/* Whether names need their owner: for admins always, and for users as soon as they
+ * see a VM that is not theirs (the open and read-only security modes). */
+static gboolean
+need_owner(JsonArray *array, const char *key, const char *user, gboolean admin)
+{
+    if (admin)
+        return TRUE;
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        const char *owner = member_string(json_array_get_object_element(array, i), key);
+        if (!owner || !user || !g_str_equal(owner, user))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/**
+ * wirt_cli_format_vms:
+ * @vms: (transfer none): the answer of GET /1.0/vms: an array of VM objects
+ * @user: (nullable): the caller, from GET /1.0
+ * @admin: whether the caller is an admin
+ * @out: where to append the table: NAME STATE MEMORY VCPUS POOL NODE; an empty array gives
+ * the header alone
+ *
+ * NAME is OWNER/NAME (and -/DOMAIN for unowned domains) for admins, or when some VM is
+ * not the caller's.
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @vms has another shape.
+ */
+gboolean
+wirt_cli_format_vms(JsonNode *vms, const char *user, gboolean admin, GString *out, GError **error)
+{
+    static const char *const headers[] = {"NAME", "STATE", "MEMORY", "VCPUS", "POOL", "NODE", NULL};
+    g_autoptr(WirtCliTable) table = wirt_cli_table_new(headers);
+    JsonArray *array = object_array(vms, error);
+    gboolean qualify = FALSE;
+
+    if (!array)
+        return FALSE;
+    qualify = need_owner(array, "owner", user, admin);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *vm = json_array_get_object_element(array, i);
+        g_autofree char *name =
+            wirt_cli_format_vm_ref(member_string(vm, "owner"), member_string(vm, "name"), qualify);
+        g_autofree char *state = member_text(vm, "state");
+        g_autofree char *memory = member_memory(vm, "memory_mib");
+        g_autofree char *vcpus = member_text(vm, "vcpus");
+        g_autofree char *pool = member_text(vm, "pool");
+        g_autofree char *node = member_text(vm, "node");
+        const char *const row[] = {name, state, memory, vcpus, pool, node, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+/* Collects "prefix.key" / value pairs, depth first, in the server's member order. */
+static void
+flatten(JsonObject *object, const char *prefix, GPtrArray *keys, GPtrArray *values)
+{
+    g_autoptr(GList) members = json_object_get_members(object);
+
+    for (GList *l = members; l; l = l->next) {
+        const char *key = l->data;
+        JsonNode *node = json_object_get_member(object, key);
+        g_autofree char *full = prefix ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
+
+        if (JSON_NODE_HOLDS_OBJECT(node)) {
+            flatten(json_node_get_object(node), full, keys, values);
+        } else {
+            g_ptr_array_add(keys, g_steal_pointer(&full));
+            g_ptr_array_add(values, node_text(node));
+        }
+    }
+}
+
+/**
+ * wirt_cli_format_object:
+ * @object: (transfer none): any JSON object (a VM, GET /1.0)
+ * @out: where to append one "key: value" line per member, values aligned; nested objects
+ * are flattened to "usage.vms: 2"; null prints as "-", booleans as yes/no
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @object is not an object.
+ */
+gboolean
+wirt_cli_format_object(JsonNode *object, GString *out, GError **error)
+{
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
+    glong width = 0;
+
+    if (!object || !JSON_NODE_HOLDS_OBJECT(object))
+        return unexpected(error, "not an object");
+    flatten(json_node_get_object(object), NULL, keys, values);
+    for (guint i = 0; i < keys->len; i++)
+        width = MAX(width, g_utf8_strlen(g_ptr_array_index(keys, i), -1));
+    for (guint i = 0; i < keys->len; i++) {
+        g_autofree char *key = wirt_cli_format_sanitize(g_ptr_array_index(keys, i));
+        g_autofree char *value = wirt_cli_format_sanitize(g_ptr_array_index(values, i));
+
+        g_string_append_printf(out, "%s:", key);
+        for (glong pad = g_utf8_strlen(key, -1); pad < width + 1; pad++)
+            g_string_append_c(out, ' ');
+        g_string_append_printf(out, "%s\n", value);
+    }
+    return TRUE;
+}
+
+/**
+ * wirt_cli_format_pools:
+ * @pools: (transfer none): the answer of GET /1.0/pools
+ * @out: where to append the table NAME NODES UP DOWN VMS VCPUS MEMORY, plus URIS when the
+ * server sent URIs (admins); VMS, VCPUS and MEMORY are the caller's usage
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @pools has another shape.
+ */
+gboolean
+wirt_cli_format_pools(JsonNode *pools, GString *out, GError **error)
+{
+    static const char *const headers[] = {"NAME",  "NODES",  "UP",   "DOWN", "VMS",
+                                          "VCPUS", "MEMORY", "URIS", NULL};
+    JsonArray *array = object_array(pools, error);
+    gboolean admin = FALSE;
+    g_auto(GStrv) shown = NULL;
+    g_autoptr(WirtCliTable) table = NULL;
+
+    if (!array)
+        return FALSE;
+    for (guint i = 0; i < json_array_get_length(array); i++)
+        admin = admin || json_object_has_member(json_array_get_object_element(array, i), "uris");
+    shown = g_strdupv((GStrv)headers);
+    if (!admin)
+        g_clear_pointer(&shown[7], g_free);
+    table = wirt_cli_table_new((const char *const *)shown);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *pool = json_array_get_object_element(array, i);
+        JsonObject *usage = member_object(pool, "usage");
+        g_autofree char *name = member_text(pool, "name");
+        g_autofree char *nodes = member_text(pool, "nodes");
+        g_autofree char *up = member_text(pool, "up");
+        g_autofree char *down = member_text(pool, "down");
+        g_autofree char *vms = member_text(usage, "vms");
+        g_autofree char *vcpus = member_text(usage, "vcpus");
+        g_autofree char *memory = member_memory(usage, "memory_mib");
+        g_autofree char *uris = member_text(pool, "uris");
+        const char *const row[] = {name, nodes, up, down, vms, vcpus, memory, uris, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+static const char *
+node_state(JsonObject *node)
+{
+    JsonNode *up = json_object_get_member(node, "up");
+
+    if (!up || !JSON_NODE_HOLDS_VALUE(up) || json_node_get_value_type(up) != G_TYPE_BOOLEAN)
+        return "-";
+    return json_node_get_boolean(up) ? "up" : "down";
+}
+
+/**
+ * wirt_cli_format_nodes:
+ * @nodes: (transfer none): the answer of GET /1.0/nodes
+ * @out: where to append the table NAME POOL STATE VMS VCPUS MEMORY (the caller's usage),
+ * plus ALL-VMS HOST-MEMORY URI ERROR when the server sent URIs (admins)
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @nodes has another shape.
+ */
+gboolean
+wirt_cli_format_nodes(JsonNode *nodes, GString *out, GError **error)
+{
+    static const char *const headers[] = {"NAME",  "POOL",   "STATE",   "VMS",
+                                          "VCPUS", "MEMORY", "ALL-VMS", "HOST-MEMORY",
+                                          "URI",   "ERROR",  NULL};
+    JsonArray *array = object_array(nodes, error);
+    gboolean admin = FALSE;
+    g_auto(GStrv) shown = NULL;
+    g_autoptr(WirtCliTable) table = NULL;
+
+    if (!array)
+        return FALSE;
+    for (guint i = 0; i < json_array_get_length(array); i++)
+        admin = admin || json_object_has_member(json_array_get_object_element(array, i), "uri");
+    shown = g_strdupv((GStrv)headers);
+    for (guint c = 6; !admin && shown[c]; c++)
+        g_clear_pointer(&shown[c], g_free);
+    table = wirt_cli_table_new((const char *const *)shown);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *node = json_array_get_object_element(array, i);
+        JsonObject *usage = member_object(node, "usage");
+        g_autofree char *name = member_text(node, "name");
+        g_autofree char *pool = member_text(node, "pool");
+        g_autofree char *vms = member_text(usage, "vms");
+        g_autofree char *vcpus = member_text(usage, "vcpus");
+        g_autofree char *memory = member_memory(usage, "memory_mib");
+        g_autofree char *all_vms = member_text(node, "vms");
+        g_autofree char *host_memory = member_memory(node, "memory_mib");
+        g_autofree char *uri = member_text(node, "uri");
+        g_autofree char *host_error = member_text(node, "error");
+        const char *state = node_state(node);
+        const char *const row[] = {name,    pool,        state, vms,        vcpus, memory,
+                                   all_vms, host_memory, uri,   host_error, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+/**
+ * wirt_cli_format_quota:
+ * @quota: (transfer none): the answer of GET /1.0/quota
+ * @out: where to append the table RESOURCE USED LIMIT with rows vms, vcpus, memory;
+ * a limit of -1 prints as "unlimited"
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @quota is not an object.
+ */
+gboolean
+wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error)
+{
+    static const char *const headers[] = {"RESOURCE", "USED", "LIMIT", NULL};
+    g_autoptr(WirtCliTable) table = wirt_cli_table_new(headers);
+    JsonObject *limits = NULL;
+    JsonObject *usage = NULL;
+
+    if (!quota || !JSON_NODE_HOLDS_OBJECT(quota))
+        return unexpected(error, "not an object");
+    limits = member_object(json_node_get_object(quota), "quota");
+    usage = member_object(json_node_get_object(quota), "usage");
+    for (guint i = 0; i < 2; i++) {
+        const char *key = i == 0 ? "vms" : "vcpus";
+        g_autofree char *used = member_text(usage, key);
+        g_autofree char *limit = member_limit(limits, key);
+        const char *const row[] = {key, used, limit, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    {
+        g_autofree char *used = member_memory(usage, "memory_mib");
+        g_autofree char *limit = member_memory(limits, "memory_mib");
+        const char *const row[] = {"memory", used, limit, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+/* "2026-11-23T23:10:01.123Z" -> "2026-11-23T23:10:01Z"; anything unparsable as it is. */
+static char *
+history_time(JsonObject *record)
+{
+    const char *text = member_string(record, "time");
+    g_autoptr(GDateTime) time = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
+    g_autoptr(GDateTime) utc = time ? g_date_time_to_utc(time) : NULL;
+
+    if (!utc)
+        return member_text(record, "time");
+    return g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/**
+ * wirt_cli_format_history:
+ * @records: (transfer none): the answer of GET /1.0/history
+ * @user: (nullable): the caller, from GET /1.0
+ * @admin: whether the caller is an admin
+ * @out: where to append the table TIME ACTOR DOOR VM ACTION RESULT; TIME is UTC to the
+ * second, VM is qualified as in wirt_cli_format_vms(), RESULT is "ok" or "failed: ERROR"
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @records has another shape.
+ */
+gboolean
+wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GString *out,
+                        GError **error)
+{
+    static const char *const headers[] = {"TIME", "ACTOR", "DOOR", "VM", "ACTION", "RESULT", NULL};
+    g_autoptr(WirtCliTable) table = wirt_cli_table_new(headers);
+    JsonArray *array = object_array(records, error);
+    gboolean qualify = FALSE;
+
+    if (!array)
+        return FALSE;
+    qualify = need_owner(array, "owner", user, admin);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *record = json_array_get_object_element(array, i);
+        JsonNode *ok = json_object_get_member(record, "ok");
+        const char *failure = member_string(record, "error");
+        g_autofree char *time = history_time(record);
+        g_autofree char *actor = member_text(record, "actor");
+        g_autofree char *door = member_text(record, "door");
+        g_autofree char *vm = wirt_cli_format_vm_ref(member_string(record, "owner"),
+                                                     member_string(record, "vm"), qualify);
+        g_autofree char *action = member_text(record, "action");
+        g_autofree char *result = NULL;
+
+        if (ok && JSON_NODE_HOLDS_VALUE(ok) && json_node_get_value_type(ok) == G_TYPE_BOOLEAN &&
+            json_node_get_boolean(ok))
+            result = g_strdup("ok");
+        else if (failure)
+            result = g_strdup_printf("failed: %s", failure);
+        else
+            result = g_strdup("failed");
+        {
+            const char *const row[] = {time, actor, door, vm, action, result, NULL};
+            wirt_cli_table_add_row(table, row);
+        }
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}

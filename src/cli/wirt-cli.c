@@ -1,0 +1,198 @@
+/* wirt-cli.c: the wirt command: parse the command line, ask wirtd, print the answer.
+ *
+ * Output is built in a GString and written only when the command succeeded, so a failing
+ * command prints exactly one line on stderr and nothing on stdout. */
+#include "wirt-cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "core/wirt-api.h"
+#include "core/wirt-error.h"
+#include "wirt-build-config.h"
+#include "wirt-cli-client.h"
+#include "wirt-cli-format.h"
+
+/* Who the caller is, for naming VMs in tables (GET /1.0). */
+static gboolean
+ask_whoami(WirtCliSendFunc send, gpointer user_data, char **out_user, gboolean *out_admin,
+           GError **error)
+{
+    g_autoptr(WirtCliRequest) request = wirt_cli_request_whoami();
+    g_autoptr(JsonNode) answer = send(request, user_data, error);
+    JsonObject *object = NULL;
+
+    if (!answer)
+        return FALSE;
+    if (!JSON_NODE_HOLDS_OBJECT(answer)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED,
+                    "wirtd sent an unexpected answer (GET /1.0 is not an object)");
+        return FALSE;
+    }
+    object = json_node_get_object(answer);
+    *out_user = g_strdup(json_object_get_string_member_with_default(object, "user", NULL));
+    *out_admin = json_object_get_boolean_member_with_default(object, "admin", FALSE);
+    return TRUE;
+}
+
+/* The one line an action prints on success, e.g. "web: running". */
+static void
+append_action_line(const WirtCliArgs *args, JsonNode *answer, GString *out)
+{
+    JsonObject *vm = answer && JSON_NODE_HOLDS_OBJECT(answer) ? json_node_get_object(answer) : NULL;
+    const char *state = vm ? json_object_get_string_member_with_default(vm, "state", NULL) : NULL;
+    const char *node = vm ? json_object_get_string_member_with_default(vm, "node", NULL) : NULL;
+    g_autofree char *ref = NULL;
+    g_autofree char *line = NULL;
+
+    if (args->command == WIRT_CLI_CMD_CREATE)
+        ref = wirt_cli_format_vm_ref(args->owner, args->name, args->owner != NULL);
+    else
+        ref = g_strdup(args->ref);
+
+    switch (args->command) {
+    case WIRT_CLI_CMD_CREATE:
+        line = g_strdup_printf("%s: created, %s on %s", ref, state ? state : "shutoff",
+                               node ? node : "-");
+        break;
+    case WIRT_CLI_CMD_DELETE:
+        line = g_strdup_printf("%s: deleted", ref);
+        break;
+    case WIRT_CLI_CMD_AUTOSTART:
+        line = g_strdup_printf("%s: autostart %s", ref, args->disable ? "disabled" : "enabled");
+        break;
+    case WIRT_CLI_CMD_ADOPT:
+        line = g_strdup_printf("%s: adopted as %s/%s", ref, args->owner, args->name);
+        break;
+    default:
+        line = g_strdup_printf("%s: %s", ref, state ? state : "done");
+        break;
+    }
+    g_autofree char *clean = wirt_cli_format_sanitize(line);
+    g_string_append_printf(out, "%s\n", clean);
+}
+
+/**
+ * wirt_cli_run:
+ * @args: (transfer none): a parsed command line
+ * @send: how to reach wirtd; not called for help and --version
+ * @user_data: passed to @send
+ * @out: where to append what the command prints on stdout (only complete on success)
+ * @error: set from @send's failure, or to %WIRT_ERROR_FAILED when wirtd's answer has
+ * an unexpected shape
+ *
+ * A table listing of VMs or history first asks GET /1.0, to know whether to write names as
+ * OWNER/NAME; every other command is exactly one request.
+ * Returns: %TRUE when the command succeeded.
+ */
+gboolean
+wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, GString *out,
+             GError **error)
+{
+    g_autoptr(WirtCliRequest) request = NULL;
+    g_autoptr(JsonNode) answer = NULL;
+    g_autofree char *user = NULL;
+    gboolean admin = FALSE;
+    gboolean table = args->format == WIRT_CLI_FORMAT_TABLE;
+
+    if (args->command == WIRT_CLI_CMD_HELP) {
+        g_autofree char *help = wirt_cli_args_help(args->command_name);
+        g_string_append(out, help);
+        return TRUE;
+    }
+    if (args->command == WIRT_CLI_CMD_VERSION) {
+        g_string_append(out, "wirt " WIRT_VERSION "\n");
+        return TRUE;
+    }
+
+    if (table && (args->command == WIRT_CLI_CMD_LIST || args->command == WIRT_CLI_CMD_HISTORY) &&
+        !ask_whoami(send, user_data, &user, &admin, error))
+        return FALSE;
+    request = wirt_cli_request_build(args);
+    if (!(answer = send(request, user_data, error)))
+        return FALSE;
+
+    if (!table) {
+        g_autofree char *json = wirt_api_to_string(answer, TRUE);
+        g_string_append(out, json);
+        if (!g_str_has_suffix(json, "\n"))
+            g_string_append_c(out, '\n');
+        return TRUE;
+    }
+    switch (args->command) {
+    case WIRT_CLI_CMD_LIST:
+        return wirt_cli_format_vms(answer, user, admin, out, error);
+    case WIRT_CLI_CMD_INFO:
+    case WIRT_CLI_CMD_WHOAMI:
+        return wirt_cli_format_object(answer, out, error);
+    case WIRT_CLI_CMD_POOL_LIST:
+        return wirt_cli_format_pools(answer, out, error);
+    case WIRT_CLI_CMD_NODE_LIST:
+        return wirt_cli_format_nodes(answer, out, error);
+    case WIRT_CLI_CMD_QUOTA:
+        return wirt_cli_format_quota(answer, out, error);
+    case WIRT_CLI_CMD_HISTORY:
+        return wirt_cli_format_history(answer, user, admin, out, error);
+    default:
+        append_action_line(args, answer, out);
+        return TRUE;
+    }
+}
+
+/**
+ * wirt_cli_exit_code:
+ * @error: (nullable): why a command failed
+ * Returns: the exit status: 0 for %NULL, the table in docs/api.md for %WIRT_ERROR, else 1.
+ */
+int
+wirt_cli_exit_code(const GError *error)
+{
+    if (!error)
+        return 0;
+    if (error->domain != WIRT_ERROR)
+        return 1;
+    return wirt_error_exit_code((WirtError)error->code);
+}
+
+static JsonNode *
+send_with_client(const WirtCliRequest *request, gpointer user_data, GError **error)
+{
+    return wirt_cli_client_send(user_data, request, error);
+}
+
+/**
+ * wirt_cli_main:
+ * @argc: the number of @argv elements
+ * @argv: (array length=argc): the command line
+ *
+ * Usage errors print "wirt: MESSAGE" and a "Try 'wirt COMMAND --help'." line and exit 2;
+ * any other failure prints one "wirt: MESSAGE" line and exits with wirt_cli_exit_code().
+ * Returns: the process's exit status.
+ */
+int
+wirt_cli_main(int argc, const char *const *argv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtCliArgs) args = wirt_cli_args_parse(argc, argv, &error);
+    g_autoptr(WirtCliClient) client = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!args) {
+        g_autofree char *hint = wirt_cli_args_hint(argc, argv);
+        g_autofree char *message = wirt_cli_format_sanitize(error->message);
+        fprintf(stderr, "wirt: %s\n%s\n", message, hint);
+        return 2;
+    }
+    client = wirt_cli_client_new(wirt_cli_args_socket_path(args));
+    if (!wirt_cli_run(args, send_with_client, client, out, &error)) {
+        g_autofree char *message = wirt_cli_format_sanitize(error->message);
+        fprintf(stderr, "wirt: %s\n", message);
+        return wirt_cli_exit_code(error);
+    }
+    if (fwrite(out->str, 1, out->len, stdout) != out->len || fflush(stdout) != 0) {
+        int saved = errno;
+        fprintf(stderr, "wirt: cannot write the output: %s\n", g_strerror(saved));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,583 @@
+/* wirt-config.c: /etc/wirt/wirtd.conf, parsed and checked once at start.
+ *
+ * GKeyFile does the parsing, but its messages carry no line numbers, so a
+ * first pass walks the text, checks each line's shape and remembers where
+ * every group and key is; every later complaint then names FILE:LINE.
+ * Unknown groups and keys are errors: a typo in a security setting must not
+ * be silently ignored.
+ */
+#include "wirt-config.h"
+
+#include <string.h>
+
+#include "wirt-error.h"
+#include "wirt-names.h"
+
+#define DEFAULT_SOCKET "/run/wirt/wirtd.sock"
+#define DEFAULT_HISTORY "/var/log/wirt/history.jsonl"
+
+typedef struct {
+    const char *path;
+    GHashTable *lines; /* "group\x1fkey" or "group" -> line number */
+} Source;
+
+static const char *const daemon_keys[] = {
+    "user-group", "admin-group", "security-mode", "allow-delete", "allow-attach-disk",
+    "socket",     "history",     "stop-timeout",  NULL,
+};
+static const char *const vm_keys[] = {
+    "default-memory-mib", "default-vcpus", "max-memory-mib", "max-vcpus", NULL,
+};
+static const char *const pool_keys[] = {"uris", NULL};
+static const char *const quota_keys[] = {"vms", "vcpus", "memory-mib", NULL};
+
+static const char *const mode_names[] = {
+    [WIRT_SECURITY_OPEN] = "open",
+    [WIRT_SECURITY_READ_ONLY] = "read-only",
+    [WIRT_SECURITY_OWNER_VIEW] = "owner-view",
+    [WIRT_SECURITY_OWNER_MANAGE] = "owner-manage",
+};
+
+/**
+ * wirt_security_mode_to_string:
+ * Returns: (transfer none): the mode's config word.
+ */
+const char *
+wirt_security_mode_to_string(WirtSecurityMode mode)
+{
+    if ((gsize)mode < G_N_ELEMENTS(mode_names))
+        return mode_names[mode];
+    return "owner-manage";
+}
+
+/**
+ * wirt_security_mode_from_string:
+ * Returns: %TRUE and sets @out_mode when @text is a mode's config word.
+ */
+gboolean
+wirt_security_mode_from_string(const char *text, WirtSecurityMode *out_mode)
+{
+    for (gsize i = 0; text && i < G_N_ELEMENTS(mode_names); i++) {
+        if (g_str_equal(mode_names[i], text)) {
+            *out_mode = (WirtSecurityMode)i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static void
+pool_config_free(gpointer data)
+{
+    WirtPoolConfig *pool = data;
+
+    g_free(pool->name);
+    g_strfreev(pool->uris);
+    g_free(pool);
+}
+
+static WirtPoolConfig *
+pool_config_new(const char *name, const char *const *uris)
+{
+    WirtPoolConfig *pool = g_new0(WirtPoolConfig, 1);
+
+    pool->name = g_strdup(name);
+    pool->uris = g_strdupv((char **)uris);
+    return pool;
+}
+
+/**
+ * wirt_config_new_default:
+ * Returns: (transfer full): the configuration used when no file exists: one
+ * pool "default" of qemu:///system and the documented defaults.
+ */
+WirtConfig *
+wirt_config_new_default(void)
+{
+    WirtConfig *config = g_new0(WirtConfig, 1);
+    const char *const uris[] = {"qemu:///system", NULL};
+
+    config->user_group = g_strdup("wirt");
+    config->admin_group = g_strdup("wirt-admin");
+    config->security_mode = WIRT_SECURITY_OWNER_MANAGE;
+    config->allow_delete = TRUE;
+    config->allow_attach_disk = TRUE;
+    config->stop_timeout = 60;
+    config->default_memory_mib = 512;
+    config->default_vcpus = 1;
+    config->max_memory_mib = 65536;
+    config->max_vcpus = 32;
+    config->socket_path = g_strdup(DEFAULT_SOCKET);
+    config->history_path = g_strdup(DEFAULT_HISTORY);
+    config->pools = g_ptr_array_new_with_free_func(pool_config_free);
+    g_ptr_array_add(config->pools, pool_config_new("default", uris));
+    config->quota = (WirtQuota){10, 16, 16384};
+    config->group_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    config->user_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    return config;
+}
+
+/**
+ * wirt_config_free:
+ * @config: (nullable): a configuration
+ */
+void
+wirt_config_free(WirtConfig *config)
+{
+    if (!config)
+        return;
+    g_free(config->path);
+    g_free(config->user_group);
+    g_free(config->admin_group);
+    g_free(config->socket_path);
+    g_free(config->history_path);
+    g_clear_pointer(&config->pools, g_ptr_array_unref);
+    g_clear_pointer(&config->group_quotas, g_hash_table_unref);
+    g_clear_pointer(&config->user_quotas, g_hash_table_unref);
+    g_free(config);
+}
+
+static int
+source_line(const Source *src, const char *group, const char *key)
+{
+    g_autofree char *id = key ? g_strconcat(group, "\x1f", key, NULL) : g_strdup(group);
+
+    return GPOINTER_TO_INT(g_hash_table_lookup(src->lines, id));
+}
+
+static gboolean G_GNUC_PRINTF(5, 6) fail_at(GError **error, const Source *src, const char *group,
+                                            const char *key, const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    va_list args;
+
+    va_start(args, format);
+    message = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s:%d: %s", src->path,
+                source_line(src, group, key), message);
+    return FALSE;
+}
+
+/* First pass: the shape of every line, and where each group and key is. */
+static gboolean
+scan_lines(const char *data, gsize len, Source *src, GError **error)
+{
+    g_autofree char *copy = g_strndup(data, len);
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *group = NULL;
+
+    if (memchr(data, '\0', len)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: contains a NUL byte", src->path);
+        return FALSE;
+    }
+    if (!g_utf8_validate(copy, -1, NULL)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: is not valid UTF-8", src->path);
+        return FALSE;
+    }
+    lines = g_strsplit(copy, "\n", -1);
+    for (int n = 0; lines[n]; n++) {
+        g_autofree char *line = g_strstrip(g_strdup(lines[n]));
+        int lineno = n + 1;
+        char *eq;
+
+        if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+            continue;
+        if (line[0] == '[') {
+            gsize l = strlen(line);
+            if (l < 3 || line[l - 1] != ']') {
+                g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                            "%s:%d: a group header must look like [name]", src->path, lineno);
+                return FALSE;
+            }
+            g_free(group);
+            group = g_strndup(line + 1, l - 2);
+            if (g_hash_table_contains(src->lines, group)) {
+                g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                            "%s:%d: group [%s] appears twice", src->path, lineno, group);
+                return FALSE;
+            }
+            g_hash_table_insert(src->lines, g_strdup(group), GINT_TO_POINTER(lineno));
+            continue;
+        }
+        eq = strchr(line, '=');
+        if (!eq || eq == line) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "%s:%d: expected 'key=value', a [group] or a # comment", src->path, lineno);
+            return FALSE;
+        }
+        if (!group) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s:%d: key outside any [group]",
+                        src->path, lineno);
+            return FALSE;
+        }
+        *eq = '\0';
+        g_strchomp(line);
+        {
+            g_autofree char *id = g_strconcat(group, "\x1f", line, NULL);
+            if (g_hash_table_contains(src->lines, id)) {
+                g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                            "%s:%d: key '%s' appears twice in [%s]", src->path, lineno, line,
+                            group);
+                return FALSE;
+            }
+            g_hash_table_insert(src->lines, g_steal_pointer(&id), GINT_TO_POINTER(lineno));
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+check_keys(GKeyFile *kf, const Source *src, const char *group, const char *const *allowed,
+           GError **error)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(kf, group, NULL, NULL);
+
+    for (int i = 0; keys && keys[i]; i++)
+        if (!g_strv_contains(allowed, keys[i]))
+            return fail_at(error, src, group, keys[i], "unknown key '%s' in [%s]", keys[i], group);
+    return TRUE;
+}
+
+static gboolean
+get_string(GKeyFile *kf, const Source *src, const char *group, const char *key, char **inout,
+           gboolean may_be_empty, GError **error)
+{
+    g_autofree char *value = NULL;
+
+    if (!g_key_file_has_key(kf, group, key, NULL))
+        return TRUE;
+    value = g_key_file_get_string(kf, group, key, NULL);
+    if (!value)
+        return fail_at(error, src, group, key, "%s: not a valid string", key);
+    g_strstrip(value);
+    if (!may_be_empty && !*value)
+        return fail_at(error, src, group, key, "%s: may not be empty", key);
+    g_free(*inout);
+    *inout = g_steal_pointer(&value);
+    return TRUE;
+}
+
+static gboolean
+get_bool(GKeyFile *kf, const Source *src, const char *group, const char *key, gboolean *inout,
+         GError **error)
+{
+    g_autofree char *value = NULL;
+
+    if (!g_key_file_has_key(kf, group, key, NULL))
+        return TRUE;
+    value = g_strstrip(g_key_file_get_value(kf, group, key, NULL));
+    if (g_str_equal(value, "true") || g_str_equal(value, "yes") || g_str_equal(value, "1"))
+        *inout = TRUE;
+    else if (g_str_equal(value, "false") || g_str_equal(value, "no") || g_str_equal(value, "0"))
+        *inout = FALSE;
+    else
+        return fail_at(error, src, group, key, "%s: '%s' is not true or false", key, value);
+    return TRUE;
+}
+
+static gboolean
+get_int(GKeyFile *kf, const Source *src, const char *group, const char *key, gint64 min, gint64 max,
+        gint64 *inout, GError **error)
+{
+    g_autofree char *value = NULL;
+    gint64 number = 0;
+
+    if (!g_key_file_has_key(kf, group, key, NULL))
+        return TRUE;
+    value = g_strstrip(g_key_file_get_value(kf, group, key, NULL));
+    if (!g_ascii_string_to_signed(value, 10, min, max, &number, NULL))
+        return fail_at(error, src, group, key,
+                       "%s: '%s' is not a whole number from %" G_GINT64_FORMAT
+                       " to %" G_GINT64_FORMAT,
+                       key, value, min, max);
+    *inout = number;
+    return TRUE;
+}
+
+static gboolean
+get_quota(GKeyFile *kf, const Source *src, const char *group, WirtQuota *inout, GError **error)
+{
+    return check_keys(kf, src, group, quota_keys, error) &&
+           get_int(kf, src, group, "vms", -1, 1000000, &inout->vms, error) &&
+           get_int(kf, src, group, "vcpus", -1, 1000000, &inout->vcpus, error) &&
+           get_int(kf, src, group, "memory-mib", -1, G_GINT64_CONSTANT(1) << 40, &inout->memory_mib,
+                   error);
+}
+
+static gboolean
+load_daemon(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
+{
+    const char *g = "daemon";
+    g_autofree char *mode = NULL;
+    gint64 stop_timeout = config->stop_timeout;
+
+    if (!g_key_file_has_group(kf, g))
+        return TRUE;
+    if (!check_keys(kf, src, g, daemon_keys, error) ||
+        !get_string(kf, src, g, "user-group", &config->user_group, FALSE, error) ||
+        !get_string(kf, src, g, "admin-group", &config->admin_group, TRUE, error) ||
+        !get_string(kf, src, g, "security-mode", &mode, FALSE, error) ||
+        !get_bool(kf, src, g, "allow-delete", &config->allow_delete, error) ||
+        !get_bool(kf, src, g, "allow-attach-disk", &config->allow_attach_disk, error) ||
+        !get_string(kf, src, g, "socket", &config->socket_path, FALSE, error) ||
+        !get_string(kf, src, g, "history", &config->history_path, FALSE, error) ||
+        !get_int(kf, src, g, "stop-timeout", 0, 3600, &stop_timeout, error))
+        return FALSE;
+    config->stop_timeout = (guint)stop_timeout;
+    if (mode && !wirt_security_mode_from_string(mode, &config->security_mode))
+        return fail_at(error, src, g, "security-mode",
+                       "security-mode: '%s' is not one of open, read-only, owner-view, "
+                       "owner-manage",
+                       mode);
+    if (!g_path_is_absolute(config->socket_path))
+        return fail_at(error, src, g, "socket", "socket: '%s' is not an absolute path",
+                       config->socket_path);
+    if (!g_path_is_absolute(config->history_path))
+        return fail_at(error, src, g, "history", "history: '%s' is not an absolute path",
+                       config->history_path);
+    return TRUE;
+}
+
+static gboolean
+load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
+{
+    const char *g = "vm";
+    gint64 def_mem = (gint64)config->default_memory_mib, def_cpu = config->default_vcpus;
+    gint64 max_mem = (gint64)config->max_memory_mib, max_cpu = config->max_vcpus;
+
+    if (!g_key_file_has_group(kf, g))
+        return TRUE;
+    if (!check_keys(kf, src, g, vm_keys, error) ||
+        !get_int(kf, src, g, "max-memory-mib", 16, G_GINT64_CONSTANT(1) << 32, &max_mem, error) ||
+        !get_int(kf, src, g, "max-vcpus", 1, 4096, &max_cpu, error) ||
+        !get_int(kf, src, g, "default-memory-mib", 16, max_mem, &def_mem, error) ||
+        !get_int(kf, src, g, "default-vcpus", 1, max_cpu, &def_cpu, error))
+        return FALSE;
+    config->default_memory_mib = (guint64)def_mem;
+    config->default_vcpus = (guint)def_cpu;
+    config->max_memory_mib = (guint64)max_mem;
+    config->max_vcpus = (guint)max_cpu;
+    return TRUE;
+}
+
+static gboolean
+load_pool(GKeyFile *kf, const Source *src, const char *group, const char *name, WirtConfig *config,
+          GError **error)
+{
+    g_auto(GStrv) uris = NULL;
+    gsize n = 0;
+
+    if (!wirt_name_validate(name, NULL))
+        return fail_at(error, src, group, NULL,
+                       "[%s]: pool name '%s' may only contain letters, digits and '-'", group,
+                       name);
+    if (!check_keys(kf, src, group, pool_keys, error))
+        return FALSE;
+    uris = g_key_file_get_string_list(kf, group, "uris", &n, NULL);
+    if (!uris || n == 0)
+        return fail_at(error, src, group, NULL, "[%s]: 'uris' lists no libvirt URI", group);
+    for (gsize i = 0; i < n; i++) {
+        g_strstrip(uris[i]);
+        if (!strstr(uris[i], "://"))
+            return fail_at(error, src, group, "uris", "uris: '%s' is not a libvirt URI", uris[i]);
+    }
+    g_ptr_array_add(config->pools, pool_config_new(name, (const char *const *)uris));
+    return TRUE;
+}
+
+static gboolean
+load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+    gboolean have_pools = FALSE;
+
+    for (int i = 0; groups[i]; i++) {
+        const char *g = groups[i];
+
+        if (g_str_equal(g, "daemon") || g_str_equal(g, "vm"))
+            continue;
+        if (g_str_equal(g, "quota")) {
+            if (!get_quota(kf, src, g, &config->quota, error))
+                return FALSE;
+        } else if (g_str_has_prefix(g, "pool ")) {
+            if (!have_pools) {
+                g_ptr_array_set_size(config->pools, 0);
+                have_pools = TRUE;
+            }
+            if (wirt_config_find_pool(config, g + 5))
+                return fail_at(error, src, g, NULL, "pool '%s' is defined twice", g + 5);
+            if (!load_pool(kf, src, g, g + 5, config, error))
+                return FALSE;
+        } else if (g_str_has_prefix(g, "quota group:") || g_str_has_prefix(g, "quota user:")) {
+            gboolean is_group = g_str_has_prefix(g, "quota group:");
+            const char *who = strchr(g, ':') + 1;
+            WirtQuota *quota = g_new(WirtQuota, 1);
+
+            *quota = (WirtQuota){WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET};
+            if (!*who) {
+                g_free(quota);
+                return fail_at(error, src, g, NULL, "[%s]: names no %s", g,
+                               is_group ? "group" : "user");
+            }
+            if (!get_quota(kf, src, g, quota, error)) {
+                g_free(quota);
+                return FALSE;
+            }
+            /* Fields a section leaves out fall back to [quota], not to "unlimited". */
+            g_hash_table_insert(is_group ? config->group_quotas : config->user_quotas,
+                                g_strdup(who), quota);
+        } else {
+            return fail_at(error, src, g, NULL,
+                           "unknown group [%s] (known: daemon, vm, pool NAME, quota, "
+                           "quota group:NAME, quota user:NAME)",
+                           g);
+        }
+    }
+    return TRUE;
+}
+
+/**
+ * wirt_config_load_data:
+ * @data: the file's bytes
+ * @len: their length
+ * @path_for_messages: the name used in error messages
+ * Returns: (transfer full) (nullable): the configuration, or %NULL with a
+ * %WIRT_ERROR_INVALID @error of the form "FILE:LINE: reason".
+ */
+WirtConfig *
+wirt_config_load_data(const char *data, gsize len, const char *path_for_messages, GError **error)
+{
+    g_autoptr(WirtConfig) config = wirt_config_new_default();
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GError) local = NULL;
+    Source src = {path_for_messages, lines};
+
+    if (!scan_lines(data, len, &src, error))
+        return NULL;
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: %s", path_for_messages,
+                    local->message);
+        return NULL;
+    }
+    if (!load_daemon(kf, &src, config, error) || !load_vm(kf, &src, config, error) ||
+        !load_groups(kf, &src, config, error))
+        return NULL;
+    config->path = g_strdup(path_for_messages);
+    return g_steal_pointer(&config);
+}
+
+/**
+ * wirt_config_load:
+ * @path: the configuration file
+ * Returns: (transfer full) (nullable): the configuration, or %NULL with @error
+ * set (%WIRT_ERROR_NOT_FOUND when the file does not exist).
+ */
+WirtConfig *
+wirt_config_load(const char *path, GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) local = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &local)) {
+        g_set_error(error, WIRT_ERROR,
+                    g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? WIRT_ERROR_NOT_FOUND
+                                                                             : WIRT_ERROR_FAILED,
+                    "%s", local->message);
+        return NULL;
+    }
+    return wirt_config_load_data(data, len, path, error);
+}
+
+/**
+ * wirt_config_set_uris:
+ * @uris: one or more libvirt URIs
+ *
+ * Replaces every configured pool with one pool "default" of @uris (wirtd --connect).
+ */
+void
+wirt_config_set_uris(WirtConfig *config, const char *const *uris)
+{
+    g_ptr_array_set_size(config->pools, 0);
+    g_ptr_array_add(config->pools, pool_config_new("default", uris));
+}
+
+/**
+ * wirt_config_find_pool:
+ * Returns: (transfer none) (nullable): the pool named @name.
+ */
+const WirtPoolConfig *
+wirt_config_find_pool(const WirtConfig *config, const char *name)
+{
+    for (guint i = 0; name && i < config->pools->len; i++) {
+        const WirtPoolConfig *pool = g_ptr_array_index(config->pools, i);
+        if (g_str_equal(pool->name, name))
+            return pool;
+    }
+    return NULL;
+}
+
+static gint64
+more_generous(gint64 a, gint64 b)
+{
+    if (a < 0 || b < 0)
+        return -1;
+    return MAX(a, b);
+}
+
+static gint64
+field_or_default(gint64 value, gint64 fallback)
+{
+    return value == WIRT_QUOTA_UNSET ? fallback : value;
+}
+
+static WirtQuota
+resolve(const WirtQuota *section, const WirtQuota *fallback)
+{
+    return (WirtQuota){field_or_default(section->vms, fallback->vms),
+                       field_or_default(section->vcpus, fallback->vcpus),
+                       field_or_default(section->memory_mib, fallback->memory_mib)};
+}
+
+/**
+ * wirt_config_quota_for:
+ * @user: the user
+ * @groups: (nullable): the user's groups
+ * @out_quota: (out): the limits that apply
+ *
+ * A [quota user:U] section wins; else, field by field, the most generous value
+ * among the user's groups that have a [quota group:G] section; else [quota].
+ * Fields a section leaves out come from [quota].
+ */
+void
+wirt_config_quota_for(const WirtConfig *config, const char *user, const char *const *groups,
+                      WirtQuota *out_quota)
+{
+    const WirtQuota *own = user ? g_hash_table_lookup(config->user_quotas, user) : NULL;
+    gboolean any_group = FALSE;
+    WirtQuota best = config->quota;
+
+    if (own) {
+        *out_quota = resolve(own, &config->quota);
+        return;
+    }
+    for (int i = 0; groups && groups[i]; i++) {
+        const WirtQuota *section = g_hash_table_lookup(config->group_quotas, groups[i]);
+        WirtQuota q;
+
+        if (!section)
+            continue;
+        q = resolve(section, &config->quota);
+        if (!any_group) {
+            best = q;
+            any_group = TRUE;
+        } else {
+            best.vms = more_generous(best.vms, q.vms);
+            best.vcpus = more_generous(best.vcpus, q.vcpus);
+            best.memory_mib = more_generous(best.memory_mib, q.memory_mib);
+        }
+    }
+    *out_quota = best;
+}

@@ -1,0 +1,109 @@
+/* wirt-model.h: the pure model shared by every layer: VMs, actors, actions. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* libvirt's state words (virDomainState), so clients can compare with virsh. */
+typedef enum {
+    WIRT_VM_STATE_NOSTATE,
+    WIRT_VM_STATE_RUNNING,
+    WIRT_VM_STATE_BLOCKED,
+    WIRT_VM_STATE_PAUSED,
+    WIRT_VM_STATE_SHUTDOWN, /* being shut down */
+    WIRT_VM_STATE_SHUTOFF,
+    WIRT_VM_STATE_CRASHED,
+    WIRT_VM_STATE_PMSUSPENDED,
+} WirtVmState;
+
+const char *wirt_vm_state_to_string(WirtVmState state);
+
+/* Everything a front door can ask for. Each has exactly one policy class. */
+typedef enum {
+    WIRT_ACTION_LIST,   /* list VMs (filtered by VIEW per VM) */
+    WIRT_ACTION_VIEW,   /* info, state, history of one VM */
+    WIRT_ACTION_CREATE, /* define a new VM owned by the actor */
+    WIRT_ACTION_START,
+    WIRT_ACTION_STOP,    /* graceful shutdown, power-off after a timeout */
+    WIRT_ACTION_DESTROY, /* power off at once */
+    WIRT_ACTION_REBOOT,
+    WIRT_ACTION_SUSPEND,
+    WIRT_ACTION_RESUME,
+    WIRT_ACTION_AUTOSTART,   /* enable or disable */
+    WIRT_ACTION_DELETE,      /* undefine + remove storage; allow-delete */
+    WIRT_ACTION_ATTACH_DISK, /* allow-attach-disk */
+    WIRT_ACTION_ADOPT,       /* admin only: claim an existing libvirt domain */
+    WIRT_ACTION_VIEW_HOSTS,  /* pools and nodes: users see names only */
+    WIRT_ACTION_LAST,
+} WirtAction;
+
+const char *wirt_action_to_string(WirtAction action);
+gboolean wirt_action_from_string(const char *text, WirtAction *out_action);
+/* TRUE for actions that change a VM (refused in read-only modes). */
+gboolean wirt_action_is_change(WirtAction action);
+
+/* Which front door an actor came through (recorded in history). */
+typedef enum {
+    WIRT_DOOR_CLI,   /* unix socket: the wirt CLI or any local HTTP client */
+    WIRT_DOOR_HTTP,  /* TCP */
+    WIRT_DOOR_FILES, /* ~/wirt command files */
+    WIRT_DOOR_DAEMON,
+} WirtDoor;
+
+const char *wirt_door_to_string(WirtDoor door);
+
+/* Who is asking. Built by a front door from credentials it verified. */
+typedef struct {
+    uid_t uid;
+    char *user;
+    GStrv groups;       /* every group name the user is in (NSS), primary included */
+    gboolean is_admin;  /* root or admin-group */
+    gboolean is_member; /* user-group (admins count as members) */
+    WirtDoor door;
+} WirtActor;
+
+WirtActor *wirt_actor_new(uid_t uid, const char *user, const char *const *groups,
+                          const char *user_group, const char *admin_group, WirtDoor door);
+void wirt_actor_free(WirtActor *actor);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtActor, wirt_actor_free)
+
+/* A VM as wirt sees it: an immutable, refcounted snapshot. The cache replaces
+ * snapshots, it never edits one, so a worker thread may hold a reference. */
+typedef struct {
+    char *uuid;
+    char *domain; /* libvirt domain name */
+    char *owner;  /* NULL: not a wirt VM (only admins see it, can adopt it) */
+    char *name;   /* owner's short name; the domain name when owner is NULL */
+    WirtVmState state;
+    guint64 memory_mib;
+    guint vcpus;
+    gboolean autostart;
+    gboolean persistent;
+    char *pool;       /* pool name from the config */
+    char *node;       /* host label (the host's name) */
+    char *created;    /* ISO 8601, from metadata; may be NULL */
+    char *created_by; /* user that created or adopted it */
+    char *door;       /* front door it was created through */
+} WirtVm;
+
+WirtVm *wirt_vm_new(void);
+WirtVm *wirt_vm_ref(WirtVm *vm);
+void wirt_vm_unref(WirtVm *vm);
+WirtVm *wirt_vm_dup(const WirtVm *vm); /* a new, unshared copy (refcount 1) to edit */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtVm, wirt_vm_unref)
+
+/* What create asks for, after the front door parsed it. */
+typedef struct {
+    char *owner;
+    char *name;
+    guint64 memory_mib;
+    guint vcpus;
+    char *pool; /* NULL: the first pool */
+    char *node; /* NULL: placement decides */
+} WirtVmSpec;
+
+void wirt_vm_spec_clear(WirtVmSpec *spec);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WirtVmSpec, wirt_vm_spec_clear)
+
+G_END_DECLS

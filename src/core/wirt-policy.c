@@ -1,0 +1,137 @@
+/* wirt-policy.c: the one decision every front door asks before acting.
+ *
+ * The table is small enough to read in one go:
+ *
+ *   actor            | own VM                 | another user's VM      | unowned domain
+ *   admin            | everything             | everything             | everything
+ *   outsider         | denied                 | denied                 | denied
+ *   open             | everything*            | everything*            | not found
+ *   read-only        | view                   | view                   | not found
+ *   owner-view       | view                   | not found              | not found
+ *   owner-manage     | everything*            | not found              | not found
+ *
+ * (*) delete and attach-disk also need allow-delete / allow-attach-disk.
+ * Adopt is for admins. Create needs a mode that lets users change things.
+ * "Not found" is used whenever the actor may not see the VM, so that the
+ * answer for another user's VM is the same as for a VM that does not exist.
+ */
+#include "wirt-policy.h"
+
+#include "wirt-error.h"
+
+static gboolean
+mode_lets_users_see_others(WirtSecurityMode mode)
+{
+    return mode == WIRT_SECURITY_OPEN || mode == WIRT_SECURITY_READ_ONLY;
+}
+
+static gboolean
+mode_lets_users_change(WirtSecurityMode mode)
+{
+    return mode == WIRT_SECURITY_OPEN || mode == WIRT_SECURITY_OWNER_MANAGE;
+}
+
+static WirtPolicyDecision
+deny(const char **out_reason, const char *reason)
+{
+    if (out_reason)
+        *out_reason = reason;
+    return WIRT_POLICY_DENY;
+}
+
+static WirtPolicyDecision
+not_found(const char **out_reason)
+{
+    if (out_reason)
+        *out_reason = "not found";
+    return WIRT_POLICY_NOT_FOUND;
+}
+
+/**
+ * wirt_policy_decide:
+ * @config: the daemon's configuration (security mode, allow-* switches)
+ * @actor: who asks
+ * @action: what they ask
+ * @vm_owner: (nullable): the VM's owner; NULL for unowned domains and collection actions
+ * @out_reason: (out) (optional) (transfer none): why, when not allowed
+ * Returns: the decision. Never touches anything.
+ */
+WirtPolicyDecision
+wirt_policy_decide(const WirtConfig *config, const WirtActor *actor, WirtAction action,
+                   const char *vm_owner, const char **out_reason)
+{
+    WirtSecurityMode mode = config->security_mode;
+    gboolean collection = action == WIRT_ACTION_LIST || action == WIRT_ACTION_CREATE ||
+                          action == WIRT_ACTION_ADOPT || action == WIRT_ACTION_VIEW_HOSTS;
+    gboolean own;
+
+    if (out_reason)
+        *out_reason = NULL;
+    if ((guint)action >= WIRT_ACTION_LAST)
+        return deny(out_reason, "unknown action");
+    if (actor->is_admin)
+        return WIRT_POLICY_ALLOW;
+    if (!actor->is_member)
+        return deny(out_reason, "not a member of the wirt user group");
+
+    if (collection) {
+        switch (action) {
+        case WIRT_ACTION_LIST:
+        case WIRT_ACTION_VIEW_HOSTS:
+            return WIRT_POLICY_ALLOW; /* what is listed is filtered by VIEW per VM */
+        case WIRT_ACTION_CREATE:
+            if (!mode_lets_users_change(mode))
+                return deny(out_reason, "the security mode is read-only for users");
+            return WIRT_POLICY_ALLOW;
+        default:
+            return deny(out_reason, "only admins may adopt domains");
+        }
+    }
+
+    /* Unowned domains are the admins' alone: users must not learn of them. */
+    if (!vm_owner)
+        return not_found(out_reason);
+    own = actor->user && g_str_equal(vm_owner, actor->user);
+    if (!own && !mode_lets_users_see_others(mode))
+        return not_found(out_reason);
+    if (!wirt_action_is_change(action))
+        return WIRT_POLICY_ALLOW;
+    if (!mode_lets_users_change(mode))
+        return deny(out_reason, "the security mode is read-only for users");
+    if (action == WIRT_ACTION_DELETE && !config->allow_delete)
+        return deny(out_reason, "deleting VMs is switched off (allow-delete=false)");
+    if (action == WIRT_ACTION_ATTACH_DISK && !config->allow_attach_disk)
+        return deny(out_reason, "attaching disks is switched off (allow-attach-disk=false)");
+    return WIRT_POLICY_ALLOW;
+}
+
+/**
+ * wirt_policy_check:
+ * @vm_label: (nullable): how to name the VM in a message ("web" or "bob/web")
+ * Returns: %TRUE when allowed; else %FALSE with %WIRT_ERROR_NOT_FOUND (worded
+ * exactly like a missing VM) or %WIRT_ERROR_DENIED.
+ */
+gboolean
+wirt_policy_check(const WirtConfig *config, const WirtActor *actor, WirtAction action,
+                  const char *vm_owner, const char *vm_label, GError **error)
+{
+    const char *reason = NULL;
+
+    switch (wirt_policy_decide(config, actor, action, vm_owner, &reason)) {
+    case WIRT_POLICY_ALLOW:
+        return TRUE;
+    case WIRT_POLICY_NOT_FOUND:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "vm %s: not found",
+                    vm_label ? vm_label : "?");
+        return FALSE;
+    case WIRT_POLICY_DENY:
+    default:
+        if (vm_label)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "vm %s: %s: %s", vm_label,
+                        wirt_action_to_string(action), reason);
+        else
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "%s: %s",
+                        wirt_action_to_string(action), reason);
+        return FALSE;
+    }
+}

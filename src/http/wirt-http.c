@@ -1,0 +1,684 @@
+/* wirt-http.c: the HTTP/JSON API on a unix socket.
+ *
+ * Identity is the peer's SO_PEERCRED uid, which the kernel recorded when the
+ * client connected; nothing the client sends can change it, and no PID is
+ * looked up later (libvirt CVE-2013-4311 checked polkit by PID and raced).
+ * Authentication happens before routing, so someone who is not a member
+ * learns nothing, not even which routes exist.
+ */
+#include "wirt-http.h"
+
+#include <errno.h>
+#include <gio/gunixsocketaddress.h>
+#include <libsoup/soup.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/wirt-api.h"
+#include "core/wirt-error.h"
+#include "core/wirt-names.h"
+
+#define LISTEN_BACKLOG 128
+
+struct _WirtHttp {
+    WirtService *service;
+    SoupServer *server;
+    char *socket_path;
+};
+
+typedef struct {
+    WirtHttp *self;
+    SoupServerMessage *msg;
+    const WirtActor *actor;
+    const char *name; /* {name} from the path, or NULL */
+    GHashTable *query;
+} Request;
+
+typedef void (*Handler)(Request *req);
+
+typedef struct {
+    WirtHttpRouteInfo info;
+    Handler handler;
+} Route;
+
+/* ---------------------------------------------------------------- replies */
+
+static void
+reply_json(SoupServerMessage *msg, guint status, JsonNode *node)
+{
+    g_autofree char *text = wirt_api_to_string(node, TRUE);
+    gsize len = strlen(text);
+
+    soup_server_message_set_status(msg, status, NULL);
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control",
+                                 "no-store");
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE,
+                                     g_steal_pointer(&text), len);
+}
+
+static void
+reply_error(SoupServerMessage *msg, const GError *error)
+{
+    g_autoptr(JsonNode) node = wirt_api_error_to_json(error);
+    WirtError code = error->domain == WIRT_ERROR ? (WirtError)error->code : WIRT_ERROR_FAILED;
+
+    reply_json(msg, wirt_error_http_status(code), node);
+}
+
+static void
+reply_error_status(SoupServerMessage *msg, guint status, WirtError code, const char *message)
+{
+    g_autoptr(GError) error = g_error_new_literal(WIRT_ERROR, code, message);
+    g_autoptr(JsonNode) node = wirt_api_error_to_json(error);
+    JsonObject *err = json_object_get_object_member(json_node_get_object(node), "error");
+
+    json_object_set_int_member(err, "status", status);
+    reply_json(msg, status, node);
+}
+
+static void
+reply_vm(SoupServerMessage *msg, guint status, const WirtVm *vm)
+{
+    g_autoptr(JsonNode) node = wirt_api_vm_to_json(vm);
+
+    reply_json(msg, status, node);
+}
+
+static void
+on_vm_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(SoupServerMessage) msg = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtVm) vm = wirt_service_finish(res, &error);
+    guint status = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(msg), "wirt-status"));
+
+    if (vm)
+        reply_vm(msg, status ? status : SOUP_STATUS_OK, vm);
+    else
+        reply_error(msg, error);
+    soup_server_message_unpause(msg);
+}
+
+/* Pauses @msg until the service completes; returns the callback's user_data. */
+static gpointer
+pause_for(SoupServerMessage *msg, guint success_status)
+{
+    g_object_set_data(G_OBJECT(msg), "wirt-status", GUINT_TO_POINTER(success_status));
+    soup_server_message_pause(msg);
+    return g_object_ref(msg);
+}
+
+/* ----------------------------------------------------------------- bodies */
+
+static JsonObject *
+read_body(Request *req, const char *const *allowed, GError **error)
+{
+    SoupMessageBody *body = soup_server_message_get_request_body(req->msg);
+    g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
+    gsize len = 0;
+    const char *data = g_bytes_get_data(bytes, &len);
+    const char *ctype = soup_message_headers_get_content_type(
+        soup_server_message_get_request_headers(req->msg), NULL);
+    g_autoptr(JsonObject) obj = NULL;
+    g_autoptr(GList) members = NULL;
+
+    if (ctype && !g_str_equal(ctype, "application/json")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "request body must be application/json, not %s", ctype);
+        return NULL;
+    }
+    if (!(obj = wirt_api_parse_object(data ? data : "", len, error)))
+        return NULL;
+    members = json_object_get_members(obj);
+    for (GList *l = members; l; l = l->next) {
+        if (!g_strv_contains(allowed, l->data)) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "unknown field '%s'",
+                        (const char *)l->data);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&obj);
+}
+
+static gboolean
+get_string_member(JsonObject *obj, const char *key, gboolean required, const char **out,
+                  GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, key);
+
+    if (!node || JSON_NODE_HOLDS_NULL(node)) {
+        if (required) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "missing field '%s'", key);
+            return FALSE;
+        }
+        *out = NULL;
+        return TRUE;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "field '%s' must be a string", key);
+        return FALSE;
+    }
+    *out = json_node_get_string(node);
+    return TRUE;
+}
+
+static gboolean
+get_int_member(JsonObject *obj, const char *key, gint64 min, gint64 max, gint64 *inout,
+               GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, key);
+
+    if (!node || JSON_NODE_HOLDS_NULL(node))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64 ||
+        json_node_get_int(node) < min || json_node_get_int(node) > max) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "field '%s' must be a whole number from %" G_GINT64_FORMAT
+                    " to %" G_GINT64_FORMAT,
+                    key, min, max);
+        return FALSE;
+    }
+    *inout = json_node_get_int(node);
+    return TRUE;
+}
+
+static gboolean
+get_bool_member(JsonObject *obj, const char *key, gboolean required, gboolean *inout,
+                GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, key);
+
+    if (!node || JSON_NODE_HOLDS_NULL(node)) {
+        if (required) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "missing field '%s'", key);
+            return FALSE;
+        }
+        return TRUE;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "field '%s' must be true or false", key);
+        return FALSE;
+    }
+    *inout = json_node_get_boolean(node);
+    return TRUE;
+}
+
+static const char *
+query_get(Request *req, const char *key)
+{
+    return req->query ? g_hash_table_lookup(req->query, key) : NULL;
+}
+
+/* --------------------------------------------------------------- handlers */
+
+static void
+handle_root(Request *req)
+{
+    g_autoptr(JsonNode) node = wirt_service_whoami(req->self->service, req->actor);
+
+    reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
+static void
+handle_vms_list(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) vms =
+        wirt_service_list_vms(req->self->service, req->actor, query_get(req, "owner"), &error);
+    g_autoptr(JsonArray) array = NULL;
+    g_autoptr(JsonNode) node = NULL;
+
+    if (!vms) {
+        reply_error(req->msg, error);
+        return;
+    }
+    array = json_array_sized_new(vms->len);
+    for (guint i = 0; i < vms->len; i++)
+        json_array_add_element(array, wirt_api_vm_to_json(g_ptr_array_index(vms, i)));
+    node = json_node_init_array(json_node_alloc(), array);
+    reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
+static void
+handle_vms_create(Request *req)
+{
+    static const char *const allowed[] = {"name", "memory_mib", "vcpus", "pool",
+                                          "node", "owner",      NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    const char *name = NULL, *pool = NULL, *node = NULL, *owner = NULL;
+    gint64 memory = 0, vcpus = 0;
+    g_auto(WirtVmSpec) spec = {0};
+
+    if (!body || !get_string_member(body, "name", TRUE, &name, &error) ||
+        !get_string_member(body, "pool", FALSE, &pool, &error) ||
+        !get_string_member(body, "node", FALSE, &node, &error) ||
+        !get_string_member(body, "owner", FALSE, &owner, &error) ||
+        !get_int_member(body, "memory_mib", 1, G_MAXUINT32, &memory, &error) ||
+        !get_int_member(body, "vcpus", 1, 4096, &vcpus, &error)) {
+        reply_error(req->msg, error);
+        return;
+    }
+    spec.name = g_strdup(name);
+    spec.owner = g_strdup(owner);
+    spec.pool = g_strdup(pool);
+    spec.node = g_strdup(node);
+    spec.memory_mib = (guint64)memory;
+    spec.vcpus = (guint)vcpus;
+    wirt_service_create_async(req->self->service, req->actor, &spec, on_vm_done,
+                              pause_for(req->msg, SOUP_STATUS_CREATED));
+}
+
+static void
+handle_vm_get(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtVm) vm = wirt_service_get_vm(req->self->service, req->actor,
+                                               query_get(req, "owner"), req->name, &error);
+
+    if (vm)
+        reply_vm(req->msg, SOUP_STATUS_OK, vm);
+    else
+        reply_error(req->msg, error);
+}
+
+static void
+run_action(Request *req, WirtAction action, const WirtActionParams *params)
+{
+    wirt_service_vm_action_async(req->self->service, req->actor, query_get(req, "owner"), req->name,
+                                 action, params, on_vm_done, pause_for(req->msg, SOUP_STATUS_OK));
+}
+
+static void
+handle_vm_delete(Request *req)
+{
+    run_action(req, WIRT_ACTION_DELETE, NULL);
+}
+
+static void
+handle_state_get(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtVm) vm = wirt_service_get_vm(req->self->service, req->actor,
+                                               query_get(req, "owner"), req->name, &error);
+    g_autoptr(JsonObject) obj = NULL;
+    g_autoptr(JsonNode) node = NULL;
+
+    if (!vm) {
+        reply_error(req->msg, error);
+        return;
+    }
+    obj = json_object_new();
+    json_object_set_string_member(obj, "state", wirt_vm_state_to_string(vm->state));
+    node = json_node_init_object(json_node_alloc(), obj);
+    reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
+static const WirtAction state_actions[] = {
+    WIRT_ACTION_START,  WIRT_ACTION_STOP,    WIRT_ACTION_DESTROY,
+    WIRT_ACTION_REBOOT, WIRT_ACTION_SUSPEND, WIRT_ACTION_RESUME,
+};
+
+static void
+handle_state_put(Request *req)
+{
+    static const char *const allowed[] = {"action", "force", "timeout", NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    const char *action_name = NULL;
+    WirtActionParams params = {FALSE, -1, FALSE};
+    gint64 timeout = -1;
+    WirtAction action = WIRT_ACTION_LAST;
+
+    if (!body || !get_string_member(body, "action", TRUE, &action_name, &error) ||
+        !get_bool_member(body, "force", FALSE, &params.force, &error) ||
+        !get_int_member(body, "timeout", 0, 3600, &timeout, &error)) {
+        reply_error(req->msg, error);
+        return;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(state_actions); i++)
+        if (g_str_equal(action_name, wirt_action_to_string(state_actions[i])))
+            action = state_actions[i];
+    if (action == WIRT_ACTION_LAST) {
+        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                           "action must be one of start, stop, destroy, reboot, suspend, resume");
+        return;
+    }
+    params.timeout = (gint)timeout;
+    run_action(req, action, &params);
+}
+
+static void
+handle_autostart_put(Request *req)
+{
+    static const char *const allowed[] = {"enabled", NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    WirtActionParams params = {FALSE, -1, TRUE};
+
+    if (!body || !get_bool_member(body, "enabled", TRUE, &params.enable, &error)) {
+        reply_error(req->msg, error);
+        return;
+    }
+    run_action(req, WIRT_ACTION_AUTOSTART, &params);
+}
+
+static void
+handle_adopt(Request *req)
+{
+    static const char *const allowed[] = {"domain", "owner", "name", "node", NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    const char *domain = NULL, *owner = NULL, *name = NULL, *node = NULL;
+
+    if (!body || !get_string_member(body, "domain", TRUE, &domain, &error) ||
+        !get_string_member(body, "owner", TRUE, &owner, &error) ||
+        !get_string_member(body, "name", TRUE, &name, &error) ||
+        !get_string_member(body, "node", FALSE, &node, &error)) {
+        reply_error(req->msg, error);
+        return;
+    }
+    wirt_service_adopt_async(req->self->service, req->actor, node, domain, owner, name, on_vm_done,
+                             pause_for(req->msg, SOUP_STATUS_CREATED));
+}
+
+static void
+reply_node_or_error(SoupServerMessage *msg, JsonNode *node, const GError *error)
+{
+    if (node)
+        reply_json(msg, SOUP_STATUS_OK, node);
+    else
+        reply_error(msg, error);
+}
+
+static void
+handle_pools(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node = wirt_service_pools(req->self->service, req->actor, &error);
+
+    reply_node_or_error(req->msg, node, error);
+}
+
+static void
+handle_nodes(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node = wirt_service_nodes(req->self->service, req->actor, &error);
+
+    reply_node_or_error(req->msg, node, error);
+}
+
+static void
+handle_quota(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node =
+        wirt_service_quota(req->self->service, req->actor, query_get(req, "user"), &error);
+
+    reply_node_or_error(req->msg, node, error);
+}
+
+static void
+handle_history(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node = NULL;
+    const char *limit_text = query_get(req, "limit");
+    guint64 limit = 0;
+
+    if (limit_text && !g_ascii_string_to_unsigned(limit_text, 10, 1, 10000, &limit, NULL)) {
+        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                           "limit must be a whole number from 1 to 10000");
+        return;
+    }
+    node = wirt_service_history(req->self->service, req->actor, query_get(req, "owner"),
+                                query_get(req, "vm"), (guint)limit, &error);
+    reply_node_or_error(req->msg, node, error);
+}
+
+/* The route table: every route the server has. `wirtd --print-routes` prints
+ * it and tests/integration walks it as an outsider and as another user. */
+static const Route routes[] = {
+    {{"GET", "/1.0", WIRT_ACTION_LAST, NULL}, handle_root},
+    {{"GET", "/1.0/vms", WIRT_ACTION_LIST, NULL}, handle_vms_list},
+    {{"POST", "/1.0/vms", WIRT_ACTION_CREATE, "{\"name\":\"walk\"}"}, handle_vms_create},
+    {{"GET", "/1.0/vms/{name}", WIRT_ACTION_VIEW, NULL}, handle_vm_get},
+    {{"DELETE", "/1.0/vms/{name}", WIRT_ACTION_DELETE, NULL}, handle_vm_delete},
+    {{"GET", "/1.0/vms/{name}/state", WIRT_ACTION_VIEW, NULL}, handle_state_get},
+    {{"PUT", "/1.0/vms/{name}/state", WIRT_ACTION_START, "{\"action\":\"start\"}"},
+     handle_state_put},
+    {{"PUT", "/1.0/vms/{name}/autostart", WIRT_ACTION_AUTOSTART, "{\"enabled\":true}"},
+     handle_autostart_put},
+    {{"POST", "/1.0/adopt", WIRT_ACTION_ADOPT,
+      "{\"domain\":\"walk\",\"owner\":\"root\",\"name\":\"walk\"}"},
+     handle_adopt},
+    {{"GET", "/1.0/pools", WIRT_ACTION_VIEW_HOSTS, NULL}, handle_pools},
+    {{"GET", "/1.0/nodes", WIRT_ACTION_VIEW_HOSTS, NULL}, handle_nodes},
+    {{"GET", "/1.0/quota", WIRT_ACTION_LAST, NULL}, handle_quota},
+    {{"GET", "/1.0/history", WIRT_ACTION_VIEW, NULL}, handle_history},
+};
+
+static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
+
+/**
+ * wirt_http_route_table:
+ * @out_n: (out): the number of routes
+ * Returns: (transfer none) (array length=out_n): every route, for --print-routes and tests.
+ */
+const WirtHttpRouteInfo *
+wirt_http_route_table(gsize *out_n)
+{
+    static WirtHttpRouteInfo infos[G_N_ELEMENTS(routes)];
+
+    for (gsize i = 0; i < G_N_ELEMENTS(routes); i++)
+        infos[i] = routes[i].info;
+    *out_n = G_N_ELEMENTS(routes);
+    return infos;
+}
+
+/* "/1.0/vms/{name}/state" against "/1.0/vms/web/state": sets *out_name. */
+static gboolean
+match_pattern(const char *pattern, char **parts, const char **out_name)
+{
+    g_auto(GStrv) want = g_strsplit(pattern, "/", -1);
+    const char *name = NULL;
+    guint i;
+
+    for (i = 0; want[i] && parts[i]; i++) {
+        if (g_str_equal(want[i], "{name}")) {
+            if (!*parts[i])
+                return FALSE;
+            name = parts[i];
+        } else if (!g_str_equal(want[i], parts[i])) {
+            return FALSE;
+        }
+    }
+    if (want[i] || parts[i])
+        return FALSE;
+    *out_name = name;
+    return TRUE;
+}
+
+static gboolean
+peer_uid(SoupServerMessage *msg, uid_t *out_uid, GError **error)
+{
+    GSocket *socket = soup_server_message_get_socket(msg);
+    g_autoptr(GCredentials) creds = NULL;
+    g_autoptr(GError) local = NULL;
+    uid_t uid;
+
+    if (!socket || !(creds = g_socket_get_credentials(socket, &local)) ||
+        (uid = g_credentials_get_unix_user(creds, &local)) == (uid_t)-1) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED,
+                    "cannot read the caller's credentials: %s",
+                    local ? local->message : "no socket");
+        return FALSE;
+    }
+    *out_uid = uid;
+    return TRUE;
+}
+
+static void
+handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
+           GHashTable *query, gpointer user_data)
+{
+    WirtHttp *self = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtActor) actor = NULL;
+    g_autoptr(GString) allow = g_string_new(NULL);
+    g_auto(GStrv) parts = NULL;
+    const char *method = soup_server_message_get_method(msg);
+    uid_t uid = (uid_t)-1;
+
+    if (!peer_uid(msg, &uid, &error) ||
+        !(actor = wirt_service_actor_for_uid(self->service, uid, WIRT_DOOR_CLI, &error))) {
+        reply_error(msg, error);
+        return;
+    }
+    if (query) {
+        GHashTableIter iter;
+        gpointer key;
+        g_hash_table_iter_init(&iter, query);
+        while (g_hash_table_iter_next(&iter, &key, NULL)) {
+            if (!g_strv_contains(known_query_keys, key)) {
+                g_autofree char *message =
+                    g_strdup_printf("unknown query parameter '%s'", (const char *)key);
+                reply_error_status(msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID, message);
+                return;
+            }
+        }
+    }
+    parts = g_strsplit(path, "/", -1);
+    for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
+        const char *name = NULL;
+        if (!match_pattern(routes[i].info.pattern, parts, &name))
+            continue;
+        if (!g_str_equal(routes[i].info.method, method)) {
+            g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", routes[i].info.method);
+            continue;
+        }
+        {
+            Request req = {self, msg, actor, name, query};
+            routes[i].handler(&req);
+        }
+        return;
+    }
+    if (allow->len) {
+        g_autofree char *message = g_strdup_printf("%s is not allowed on %s", method, path);
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                     allow->str);
+        reply_error_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, WIRT_ERROR_INVALID, message);
+        return;
+    }
+    reply_error_status(msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND, "no such route");
+}
+
+/**
+ * wirt_http_new:
+ * @service: (transfer none): must outlive the server
+ * Returns: (transfer full): a server with every route, not yet listening.
+ */
+WirtHttp *
+wirt_http_new(WirtService *service)
+{
+    WirtHttp *self = g_new0(WirtHttp, 1);
+
+    self->service = service;
+    self->server = soup_server_new("server-header", "wirtd/" WIRT_API_VERSION, NULL);
+    soup_server_add_handler(self->server, NULL, handle_any, self, NULL);
+    return self;
+}
+
+/* A socket file left by a wirtd that died is removed; a live one is an error. */
+static gboolean
+clear_stale_socket(const char *path, GError **error)
+{
+    struct stat st;
+    g_autoptr(GSocket) probe = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+
+    if (lstat(path, &st) < 0)
+        return TRUE;
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT, "%s exists and is not a socket", path);
+        return FALSE;
+    }
+    probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+    addr = g_unix_socket_address_new(path);
+    if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                    "another wirtd is already listening on %s", path);
+        return FALSE;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        int saved = errno;
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot remove stale %s: %s", path,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * wirt_http_listen_unix:
+ * @path: the socket; its directory is created 0755 when missing
+ * Returns: %TRUE when listening, else %FALSE with @error set.
+ *
+ * The socket is world-connectable (0666) on purpose: who may do what is
+ * decided per request from the peer's credentials, and outsiders are refused
+ * with a clear message rather than a bare "permission denied".
+ */
+gboolean
+wirt_http_listen_unix(WirtHttp *self, const char *path, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autoptr(GSocket) socket = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        int saved = errno;
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot create %s: %s", dir,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    if (!clear_stale_socket(path, error))
+        return FALSE;
+    socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &local);
+    addr = g_unix_socket_address_new(path);
+    if (!socket || !g_socket_bind(socket, addr, FALSE, &local) || chmod(path, 0666) < 0) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot bind %s: %s", path,
+                    local ? local->message : g_strerror(errno));
+        return FALSE;
+    }
+    /* GSocketListener's default backlog is 10: too few for a burst of clients. */
+    g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+    if (!g_socket_listen(socket, &local) ||
+        !soup_server_listen_socket(self->server, socket, 0, &local)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot listen on %s: %s", path,
+                    local->message);
+        unlink(path);
+        return FALSE;
+    }
+    g_free(self->socket_path);
+    self->socket_path = g_strdup(path);
+    return TRUE;
+}
+
+/**
+ * wirt_http_free:
+ * @http: (nullable): the server; its socket file is removed
+ */
+void
+wirt_http_free(WirtHttp *self)
+{
+    if (!self)
+        return;
+    soup_server_disconnect(self->server);
+    g_clear_object(&self->server);
+    if (self->socket_path)
+        unlink(self->socket_path);
+    g_free(self->socket_path);
+    g_free(self);
+}

@@ -1,0 +1,1128 @@
+/* wirt-service.c: the one action path every front door calls.
+ *
+ * Each change is an Op: built and checked on the main loop (resolve, policy,
+ * quota, placement candidates), its libvirt RPCs run in a GTask worker, and
+ * its result comes back to the main loop, which updates the cache, writes the
+ * history line and completes the caller's task. Reads are answered from the
+ * cache without a libvirt round trip.
+ */
+#include "wirt-service.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+
+#include "core/wirt-api.h"
+#include "core/wirt-error.h"
+#include "core/wirt-history.h"
+#include "core/wirt-meta.h"
+#include "core/wirt-names.h"
+#include "core/wirt-policy.h"
+#include "core/wirt-quota.h"
+#include "util/wirt-util.h"
+#include "wirt-audit.h"
+#include "wirt-build-config.h"
+
+#define HISTORY_READ_MAX (8 * 1024 * 1024)
+#define HISTORY_LIMIT_MAX 10000
+
+struct _WirtService {
+    const WirtConfig *config;
+    WirtHosts *hosts;
+    WirtAudit *audit;
+    GHashTable *reserved;       /* owner -> WirtUsage*: creates in flight */
+    GHashTable *reserved_names; /* "owner/name" of creates in flight */
+    GList *stop_waits;          /* Op*: graceful stops waiting for shutoff */
+    guint listener_id;
+};
+
+typedef struct {
+    WirtService *service;
+    WirtActor *actor;
+    WirtAction action;
+    WirtActionParams params;
+    char *label; /* how the caller named the VM: "web" or "bob/web" */
+    char *owner;
+    char *name;
+    char *node;
+    char *detail;
+    WirtVm *vm;            /* the target, for actions on an existing VM */
+    WirtConn *conn;        /* its host's connection */
+    GPtrArray *candidates; /* create: WirtConn* of the pool's up hosts */
+    WirtVmSpec spec;       /* create */
+    WirtMeta meta;         /* create, adopt */
+    WirtUsage reservation; /* create: held in service->reserved until done */
+    gboolean reserved;
+    guint timeout_id; /* stop: power off when this fires */
+    GTask *task;      /* the caller's task, while a stop waits */
+} Op;
+
+static void
+op_free(gpointer data)
+{
+    Op *op = data;
+
+    if (op->reserved) {
+        WirtUsage *r = g_hash_table_lookup(op->service->reserved, op->owner);
+        g_autofree char *key = g_strconcat(op->owner, "/", op->name, NULL);
+        if (r) {
+            r->vms -= op->reservation.vms;
+            r->vcpus -= op->reservation.vcpus;
+            r->memory_mib -= op->reservation.memory_mib;
+        }
+        g_hash_table_remove(op->service->reserved_names, key);
+    }
+    g_clear_handle_id(&op->timeout_id, g_source_remove);
+    wirt_actor_free(op->actor);
+    g_free(op->label);
+    g_free(op->owner);
+    g_free(op->name);
+    g_free(op->node);
+    g_free(op->detail);
+    g_clear_pointer(&op->vm, wirt_vm_unref);
+    g_clear_pointer(&op->conn, wirt_conn_unref);
+    g_clear_pointer(&op->candidates, g_ptr_array_unref);
+    wirt_vm_spec_clear(&op->spec);
+    wirt_meta_clear(&op->meta);
+    g_free(op);
+}
+
+static WirtActor *
+actor_copy(const WirtActor *actor)
+{
+    WirtActor *copy = g_new0(WirtActor, 1);
+
+    *copy = *actor;
+    copy->user = g_strdup(actor->user);
+    copy->groups = g_strdupv(actor->groups);
+    return copy;
+}
+
+static void
+conn_unref_cb(gpointer data)
+{
+    wirt_conn_unref(data);
+}
+
+static void
+vm_unref_cb(gpointer data)
+{
+    wirt_vm_unref(data);
+}
+
+static void
+record(WirtService *service, Op *op, const GError *error)
+{
+    g_auto(WirtHistoryRecord) rec = {0};
+    g_autoptr(GError) local = NULL;
+
+    rec.time = wirt_util_iso8601_now();
+    rec.actor = g_strdup(op->actor->user);
+    rec.uid = op->actor->uid;
+    rec.door = g_strdup(wirt_door_to_string(op->actor->door));
+    rec.owner = g_strdup(op->owner);
+    rec.vm = g_strdup(op->name);
+    rec.node = g_strdup(op->node);
+    rec.action = g_strdup(wirt_action_to_string(op->action));
+    rec.ok = error == NULL;
+    rec.error = error ? g_strdup(error->message) : NULL;
+    rec.detail = g_strdup(op->detail);
+    if (!wirt_audit_append(service->audit, &rec, &local))
+        g_warning("history: %s", local->message); /* the daemon logs it; the action stands */
+}
+
+/* Completes @task with @error, after writing the history line. */
+static void
+op_fail(GTask *task, GError *error)
+{
+    Op *op = g_task_get_task_data(task);
+
+    record(op->service, op, error);
+    g_task_return_error(task, error);
+}
+
+static void
+op_succeed(GTask *task, WirtVm *vm)
+{
+    Op *op = g_task_get_task_data(task);
+
+    record(op->service, op, NULL);
+    g_task_return_pointer(task, vm, vm_unref_cb);
+}
+
+static GTask *
+op_task_new(WirtService *service, const WirtActor *actor, WirtAction action,
+            GAsyncReadyCallback callback, gpointer user_data)
+{
+    GTask *task = g_task_new(NULL, NULL, callback, user_data);
+    Op *op = g_new0(Op, 1);
+
+    op->service = service;
+    op->actor = actor_copy(actor);
+    op->action = action;
+    op->params.timeout = -1;
+    g_task_set_task_data(task, op, op_free);
+    g_task_set_source_tag(task, wirt_service_finish);
+    return task;
+}
+
+/* ---------------------------------------------------------------- identity */
+
+static GStrv
+groups_of(const char *user, gid_t primary)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autofree gid_t *gids = NULL;
+    int n = 64;
+
+    for (int tries = 0; tries < 4; tries++) {
+        g_free(gids);
+        gids = g_new(gid_t, n);
+        if (getgrouplist(user, primary, gids, &n) >= 0)
+            break;
+        n = MAX(n, 64) * 2;
+        if (tries == 3)
+            n = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        struct group *gr = getgrgid(gids[i]);
+        if (gr && gr->gr_name)
+            g_ptr_array_add(names, g_strdup(gr->gr_name));
+    }
+    g_ptr_array_add(names, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+}
+
+static WirtActor *
+actor_for_user(WirtService *service, struct passwd *pw, WirtDoor door)
+{
+    g_auto(GStrv) groups = groups_of(pw->pw_name, pw->pw_gid);
+
+    return wirt_actor_new(pw->pw_uid, pw->pw_name, (const char *const *)groups,
+                          service->config->user_group, service->config->admin_group, door);
+}
+
+/**
+ * wirt_service_actor_for_uid:
+ * @uid: a uid the front door verified (SO_PEERCRED, PAM, ...)
+ * Returns: (transfer full) (nullable): the actor, or %NULL with
+ * %WIRT_ERROR_UNAUTHORIZED (unknown uid) or %WIRT_ERROR_DENIED (not a member).
+ * Group membership is read from NSS on every call, so joining or leaving the
+ * group takes effect at once.
+ */
+WirtActor *
+wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door, GError **error)
+{
+    struct passwd *pw = getpwuid(uid);
+    g_autoptr(WirtActor) actor = NULL;
+
+    if (!pw) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "uid %u has no user name",
+                    (guint)uid);
+        return NULL;
+    }
+    actor = actor_for_user(service, pw, door);
+    if (!actor->is_member) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "user %s is not a member of group %s: ask an admin to add you", actor->user,
+                    service->config->user_group);
+        return NULL;
+    }
+    return g_steal_pointer(&actor);
+}
+
+/* ------------------------------------------------------------ construction */
+
+static void on_vm_changed(WirtVmChange change, WirtVm *vm, gpointer user_data);
+
+/**
+ * wirt_service_new:
+ * @config: (transfer none): must outlive the service
+ * @hosts: (transfer none): must outlive the service
+ * Returns: (transfer full) (nullable): the service, or %NULL when the history
+ * file cannot be opened.
+ */
+WirtService *
+wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error)
+{
+    g_autoptr(WirtAudit) audit = wirt_audit_open(config->history_path, error);
+    WirtService *service;
+
+    if (!audit)
+        return NULL;
+    service = g_new0(WirtService, 1);
+    service->config = config;
+    service->hosts = hosts;
+    service->audit = g_steal_pointer(&audit);
+    service->reserved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    service->reserved_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    service->listener_id = wirt_hosts_add_listener(hosts, on_vm_changed, service);
+    return service;
+}
+
+/**
+ * wirt_service_free:
+ * @service: (nullable): the service; pending stops are failed first
+ */
+void
+wirt_service_free(WirtService *service)
+{
+    if (!service)
+        return;
+    while (service->stop_waits) {
+        Op *op = service->stop_waits->data;
+        GTask *task = op->task;
+        service->stop_waits = g_list_delete_link(service->stop_waits, service->stop_waits);
+        op->task = NULL;
+        g_clear_handle_id(&op->timeout_id, g_source_remove);
+        op_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_FAILED, "wirtd is shutting down"));
+        g_object_unref(task);
+    }
+    wirt_hosts_remove_listener(service->hosts, service->listener_id);
+    wirt_audit_free(service->audit);
+    g_hash_table_unref(service->reserved);
+    g_hash_table_unref(service->reserved_names);
+    g_free(service);
+}
+
+/**
+ * wirt_service_get_config:
+ * Returns: (transfer none): the configuration.
+ */
+const WirtConfig *
+wirt_service_get_config(WirtService *service)
+{
+    return service->config;
+}
+
+/* ---------------------------------------------------------------- resolve */
+
+static char *
+make_label(const WirtActor *actor, const char *owner, const char *name)
+{
+    if (owner && actor->user && !g_str_equal(owner, actor->user))
+        return g_strdup_printf("%s/%s", owner, name);
+    return g_strdup(name);
+}
+
+/* Finds the VM and checks @action on it; not-found and not-yours read alike. */
+static WirtVm *
+resolve(WirtService *service, const WirtActor *actor, const char *owner, const char *name,
+        WirtAction action, GError **error)
+{
+    g_autofree char *label = NULL;
+    g_autoptr(WirtVm) vm = NULL;
+
+    if (!wirt_name_validate(name, error))
+        return NULL;
+    if (owner && !wirt_name_validate_owner(owner, error))
+        return NULL;
+    if (!owner)
+        owner = actor->user;
+    label = make_label(actor, owner, name);
+    vm = wirt_hosts_find_vm(service->hosts, owner, name);
+    if (!vm) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "vm %s: not found", label);
+        return NULL;
+    }
+    if (!wirt_policy_check(service->config, actor, action, vm->owner, label, error))
+        return NULL;
+    return g_steal_pointer(&vm);
+}
+
+/**
+ * wirt_service_list_vms:
+ * @owner: (nullable): only this owner's VMs
+ * Returns: (transfer container) (element-type WirtVm): the VMs @actor may see.
+ */
+GPtrArray *
+wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *owner,
+                      GError **error)
+{
+    g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GPtrArray) visible = g_ptr_array_new_with_free_func(vm_unref_cb);
+
+    if (owner && !wirt_name_validate_owner(owner, error))
+        return NULL;
+    if (!wirt_policy_check(service->config, actor, WIRT_ACTION_LIST, NULL, NULL, error))
+        return NULL;
+    all = wirt_hosts_list_vms(service->hosts);
+    for (guint i = 0; i < all->len; i++) {
+        WirtVm *vm = g_ptr_array_index(all, i);
+        if (owner && g_strcmp0(vm->owner, owner) != 0)
+            continue;
+        if (wirt_policy_decide(service->config, actor, WIRT_ACTION_VIEW, vm->owner, NULL) ==
+            WIRT_POLICY_ALLOW)
+            g_ptr_array_add(visible, wirt_vm_ref(vm));
+    }
+    return g_steal_pointer(&visible);
+}
+
+/**
+ * wirt_service_get_vm:
+ * @owner: (nullable): the owner; %NULL means the actor
+ * Returns: (transfer full) (nullable): the VM, or %NULL with %WIRT_ERROR_NOT_FOUND
+ * (also when it is someone else's and the mode hides it).
+ */
+WirtVm *
+wirt_service_get_vm(WirtService *service, const WirtActor *actor, const char *owner,
+                    const char *name, GError **error)
+{
+    return resolve(service, actor, owner, name, WIRT_ACTION_VIEW, error);
+}
+
+/**
+ * wirt_service_finish:
+ * Returns: (transfer full) (nullable): the VM after the action, or %NULL with @error.
+ */
+WirtVm *
+wirt_service_finish(GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+    return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+typedef WirtVm *(*OpWorkerFunc)(Op *op, GError **error);
+
+static void
+worker_thread(GTask *task, gpointer source G_GNUC_UNUSED, gpointer task_data,
+              GCancellable *cancellable G_GNUC_UNUSED)
+{
+    Op *op = task_data;
+    OpWorkerFunc func = g_object_get_data(G_OBJECT(task), "wirt-worker");
+    GError *error = NULL;
+    WirtVm *vm = func(op, &error);
+
+    if (vm)
+        g_task_return_pointer(task, vm, vm_unref_cb);
+    else
+        g_task_return_error(task, error);
+}
+
+static void op_worker_done(GObject *source, GAsyncResult *res, gpointer user_data);
+
+/* Runs @func(op) in a worker; its result completes @task on the main loop. */
+static void
+op_run(GTask *task, OpWorkerFunc func)
+{
+    GTask *inner = g_task_new(NULL, NULL, op_worker_done, task); /* @task ref moves in */
+
+    g_task_set_task_data(inner, g_task_get_task_data(task), NULL);
+    g_object_set_data(G_OBJECT(inner), "wirt-worker", func);
+    g_task_run_in_thread(inner, worker_thread);
+    g_object_unref(inner);
+}
+
+static WirtVm *
+work_action(Op *op, GError **error)
+{
+    WirtAction action = op->action;
+
+    if (action == WIRT_ACTION_STOP && op->params.force)
+        action = WIRT_ACTION_DESTROY;
+    if (!wirt_virt_vm_action(op->conn, op->vm->uuid, action, op->params.enable, error))
+        return NULL;
+    return wirt_virt_vm_fetch(op->conn, op->vm->uuid, error);
+}
+
+static WirtVm *
+work_power_off(Op *op, GError **error)
+{
+    if (!wirt_virt_vm_action(op->conn, op->vm->uuid, WIRT_ACTION_DESTROY, FALSE, error))
+        return NULL;
+    return wirt_virt_vm_fetch(op->conn, op->vm->uuid, error);
+}
+
+static WirtVm *
+work_delete(Op *op, GError **error)
+{
+    if (!wirt_virt_vm_delete(op->conn, op->vm->uuid, error))
+        return NULL;
+    return wirt_vm_ref(op->vm);
+}
+
+static WirtVm *
+work_create(Op *op, GError **error)
+{
+    WirtConn *best = NULL;
+    guint64 best_free = 0;
+    g_autoptr(GError) last = NULL;
+
+    /* Placement: the up host of the pool with the most free memory. */
+    for (guint i = 0; i < op->candidates->len; i++) {
+        WirtConn *conn = g_ptr_array_index(op->candidates, i);
+        guint64 free_mib = 0;
+        g_clear_error(&last);
+        if (!wirt_virt_free_memory(conn, &free_mib, &last))
+            continue;
+        if (!best || free_mib > best_free) {
+            best = conn;
+            best_free = free_mib;
+        }
+    }
+    if (!best) {
+        if (last)
+            g_propagate_error(error, g_steal_pointer(&last));
+        else
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "no host of pool %s is up",
+                        op->spec.pool);
+        return NULL;
+    }
+    return wirt_virt_define_vm(best, &op->spec, &op->meta, error);
+}
+
+static WirtVm *
+work_adopt(Op *op, GError **error)
+{
+    if (!wirt_virt_vm_set_meta(op->conn, op->vm->uuid, &op->meta, error))
+        return NULL;
+    return wirt_virt_vm_fetch(op->conn, op->vm->uuid, error);
+}
+
+static void stop_wait(GTask *task, WirtVm *vm);
+
+static void
+op_worker_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(GTask) task = user_data;
+    Op *op = g_task_get_task_data(task);
+    WirtService *service = op->service;
+    GError *error = NULL;
+    g_autoptr(WirtVm) vm = g_task_propagate_pointer(G_TASK(res), &error);
+
+    if (!vm) {
+        op_fail(task, error);
+        return;
+    }
+    g_free(op->node);
+    op->node = g_strdup(vm->node);
+    if (op->action == WIRT_ACTION_DELETE) {
+        wirt_hosts_remove_vm(service->hosts, vm->node, vm->uuid);
+    } else {
+        wirt_hosts_update_vm(service->hosts, vm);
+    }
+    if (op->action == WIRT_ACTION_STOP && !op->params.force && op->timeout_id == 0 &&
+        vm->state != WIRT_VM_STATE_SHUTOFF && vm->state != WIRT_VM_STATE_CRASHED) {
+        stop_wait(g_steal_pointer(&task), vm);
+        return;
+    }
+    op_succeed(task, g_steal_pointer(&vm));
+}
+
+/* ------------------------------------------------------- graceful stop */
+
+static void
+stop_done(WirtService *service, Op *op, WirtVm *vm, GError *error)
+{
+    GTask *task = op->task;
+
+    service->stop_waits = g_list_remove(service->stop_waits, op);
+    op->task = NULL;
+    g_clear_handle_id(&op->timeout_id, g_source_remove);
+    if (error)
+        op_fail(task, error);
+    else
+        op_succeed(task, wirt_vm_ref(vm));
+    g_object_unref(task);
+}
+
+static gboolean
+on_stop_timeout(gpointer user_data)
+{
+    Op *op = user_data;
+    GTask *task = op->task;
+
+    /* The guest did not shut down in time: power it off. */
+    op->timeout_id = 0;
+    op->service->stop_waits = g_list_remove(op->service->stop_waits, op);
+    op->task = NULL;
+    g_free(op->detail);
+    op->detail = g_strdup_printf("no shutdown after %d s: powered off", op->params.timeout);
+    op->params.force = TRUE;
+    op_run(task, work_power_off); /* the task's ref moves into the worker */
+    return G_SOURCE_REMOVE;
+}
+
+static void
+stop_wait(GTask *task, WirtVm *vm)
+{
+    Op *op = g_task_get_task_data(task);
+    WirtService *service = op->service;
+    gint timeout =
+        op->params.timeout >= 0 ? op->params.timeout : (gint)service->config->stop_timeout;
+
+    op->params.timeout = timeout;
+    g_clear_pointer(&op->vm, wirt_vm_unref);
+    op->vm = wirt_vm_ref(vm);
+    op->task = task;
+    service->stop_waits = g_list_prepend(service->stop_waits, op);
+    op->timeout_id = g_timeout_add_seconds((guint)timeout, on_stop_timeout, op);
+}
+
+static void
+on_vm_changed(WirtVmChange change, WirtVm *vm, gpointer user_data)
+{
+    WirtService *service = user_data;
+
+    for (GList *l = service->stop_waits; l;) {
+        Op *op = l->data;
+        l = l->next;
+        if (!g_str_equal(op->vm->uuid, vm->uuid) || g_strcmp0(op->vm->node, vm->node) != 0)
+            continue;
+        if (change == WIRT_VM_CHANGE_REMOVED)
+            stop_done(service, op, vm,
+                      g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                                  "vm %s: went away while stopping", op->label));
+        else if (vm->state == WIRT_VM_STATE_SHUTOFF || vm->state == WIRT_VM_STATE_CRASHED)
+            stop_done(service, op, vm, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- actions */
+
+/**
+ * wirt_service_vm_action_async:
+ * @owner: (nullable): the VM's owner; %NULL means the actor
+ * @action: START, STOP, DESTROY, REBOOT, SUSPEND, RESUME, AUTOSTART or DELETE
+ * @params: (nullable): force/timeout for STOP, enable for AUTOSTART
+ *
+ * Resolves and checks on the main loop, acts in a worker, and completes with
+ * the VM's new snapshot (DELETE: its last one). Finish with wirt_service_finish().
+ */
+void
+wirt_service_vm_action_async(WirtService *service, const WirtActor *actor, const char *owner,
+                             const char *name, WirtAction action, const WirtActionParams *params,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autoptr(GTask) task = op_task_new(service, actor, action, callback, user_data);
+    Op *op = g_task_get_task_data(task);
+    GError *error = NULL;
+    WirtHost *host;
+
+    if (params)
+        op->params = *params;
+    op->owner = g_strdup(owner ? owner : actor->user);
+    op->name = g_strdup(name);
+    op->label = make_label(actor, op->owner, name);
+    if (action == WIRT_ACTION_AUTOSTART)
+        op->detail = g_strdup(op->params.enable ? "enable" : "disable");
+    else if (action == WIRT_ACTION_STOP && op->params.force)
+        op->detail = g_strdup("force");
+
+    switch (action) {
+    case WIRT_ACTION_START:
+    case WIRT_ACTION_STOP:
+    case WIRT_ACTION_DESTROY:
+    case WIRT_ACTION_REBOOT:
+    case WIRT_ACTION_SUSPEND:
+    case WIRT_ACTION_RESUME:
+    case WIRT_ACTION_AUTOSTART:
+    case WIRT_ACTION_DELETE:
+        break;
+    default:
+        op_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_INVALID, "%s is not a VM action",
+                                  wirt_action_to_string(action)));
+        return;
+    }
+    if (!(op->vm = resolve(service, actor, owner, name, action, &error))) {
+        op_fail(task, error);
+        return;
+    }
+    op->node = g_strdup(op->vm->node);
+    host = wirt_hosts_find_host(service->hosts, op->vm->node);
+    if (!host || !(op->conn = wirt_host_get_conn(host, &error))) {
+        op_fail(task, error ? error
+                            : g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                                          "vm %s: host %s is gone", op->label, op->vm->node));
+        return;
+    }
+    op_run(g_steal_pointer(&task), action == WIRT_ACTION_DELETE ? work_delete : work_action);
+}
+
+static gboolean
+check_owner_exists(const char *owner, struct passwd **out_pw, GError **error)
+{
+    struct passwd *pw = getpwnam(owner);
+
+    if (!pw) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "no such user: %s", owner);
+        return FALSE;
+    }
+    *out_pw = pw;
+    return TRUE;
+}
+
+static void
+usage_with_reservations(WirtService *service, const char *owner, WirtUsage *out_usage)
+{
+    g_autoptr(GPtrArray) all = wirt_hosts_list_vms(service->hosts);
+    const WirtUsage *r = g_hash_table_lookup(service->reserved, owner);
+
+    wirt_usage_for_owner(all, owner, out_usage);
+    if (r) {
+        out_usage->vms += r->vms;
+        out_usage->vcpus += r->vcpus;
+        out_usage->memory_mib += r->memory_mib;
+    }
+}
+
+static void
+quota_of(WirtService *service, const char *user, WirtQuota *out_quota)
+{
+    struct passwd *pw = getpwnam(user);
+    g_auto(GStrv) groups = pw ? groups_of(pw->pw_name, pw->pw_gid) : NULL;
+
+    wirt_config_quota_for(service->config, user, (const char *const *)groups, out_quota);
+}
+
+static gboolean
+prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **error)
+{
+    const WirtConfig *config = service->config;
+    const WirtActor *actor = op->actor;
+    const WirtPoolConfig *pool;
+    struct passwd *pw = NULL;
+    g_autoptr(GPtrArray) hosts = NULL;
+    g_autoptr(WirtVm) existing = NULL;
+    g_autofree char *key = NULL;
+    WirtQuota quota;
+    WirtUsage usage, *reserved;
+
+    if (!wirt_policy_check(config, actor, WIRT_ACTION_CREATE, NULL, NULL, error))
+        return FALSE;
+    if (spec->owner && !actor->is_admin && g_strcmp0(spec->owner, actor->user) != 0) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "create: only admins may create VMs for another user");
+        return FALSE;
+    }
+    if (!wirt_name_validate(op->name, error) || !wirt_name_validate_owner(op->owner, error) ||
+        !check_owner_exists(op->owner, &pw, error))
+        return FALSE;
+    op->spec.memory_mib = spec->memory_mib ? spec->memory_mib : config->default_memory_mib;
+    op->spec.vcpus = spec->vcpus ? spec->vcpus : config->default_vcpus;
+    if (op->spec.memory_mib < 16 || op->spec.memory_mib > config->max_memory_mib) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "memory: %" G_GUINT64_FORMAT " MiB is outside 16 to %" G_GUINT64_FORMAT
+                    " MiB (max-memory-mib)",
+                    op->spec.memory_mib, config->max_memory_mib);
+        return FALSE;
+    }
+    if (op->spec.vcpus < 1 || op->spec.vcpus > config->max_vcpus) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "vcpus: %u is outside 1 to %u (max-vcpus)", op->spec.vcpus, config->max_vcpus);
+        return FALSE;
+    }
+    pool = spec->pool ? wirt_config_find_pool(config, spec->pool)
+                      : g_ptr_array_index(config->pools, 0);
+    if (!pool) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "pool %s: not found", spec->pool);
+        return FALSE;
+    }
+    op->spec.pool = g_strdup(pool->name);
+    op->spec.node = g_strdup(spec->node);
+    op->detail = g_strdup_printf("memory_mib=%" G_GUINT64_FORMAT " vcpus=%u pool=%s",
+                                 op->spec.memory_mib, op->spec.vcpus, pool->name);
+
+    key = g_strconcat(op->owner, "/", op->name, NULL);
+    existing = wirt_hosts_find_vm(service->hosts, op->owner, op->name);
+    if (existing || g_hash_table_contains(service->reserved_names, key)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT, "vm %s already exists", op->label);
+        return FALSE;
+    }
+
+    /* Quota: what the owner holds on every host, plus creates still in flight. */
+    quota_of(service, op->owner, &quota);
+    usage_with_reservations(service, op->owner, &usage);
+    op->reservation = (WirtUsage){1, op->spec.vcpus, (gint64)op->spec.memory_mib};
+    if (!wirt_quota_check(&quota, &usage, &op->reservation, error))
+        return FALSE;
+
+    /* Placement candidates: the pool's up hosts (or the one asked for). */
+    op->candidates = g_ptr_array_new_with_free_func(conn_unref_cb);
+    hosts = wirt_hosts_list(service->hosts);
+    for (guint i = 0; i < hosts->len; i++) {
+        WirtHost *host = g_ptr_array_index(hosts, i);
+        WirtConn *conn;
+        if (!g_str_equal(wirt_host_get_pool(host), pool->name))
+            continue;
+        if (spec->node && !g_str_equal(wirt_host_get_node(host), spec->node))
+            continue;
+        if ((conn = wirt_host_get_conn(host, NULL)))
+            g_ptr_array_add(op->candidates, conn);
+    }
+    if (op->candidates->len == 0) {
+        if (spec->node)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                        "node %s of pool %s is unknown or down", spec->node, pool->name);
+        else
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "no host of pool %s is up",
+                        pool->name);
+        return FALSE;
+    }
+
+    op->spec.owner = g_strdup(op->owner);
+    op->spec.name = g_strdup(op->name);
+    op->meta.owner = g_strdup(op->owner);
+    op->meta.name = g_strdup(op->name);
+    op->meta.created = wirt_util_iso8601_now();
+    op->meta.created_by = g_strdup(actor->user);
+    op->meta.door = g_strdup(wirt_door_to_string(actor->door));
+
+    reserved = g_hash_table_lookup(service->reserved, op->owner);
+    if (!reserved) {
+        reserved = g_new0(WirtUsage, 1);
+        g_hash_table_insert(service->reserved, g_strdup(op->owner), reserved);
+    }
+    reserved->vms += op->reservation.vms;
+    reserved->vcpus += op->reservation.vcpus;
+    reserved->memory_mib += op->reservation.memory_mib;
+    g_hash_table_add(service->reserved_names, g_steal_pointer(&key));
+    op->reserved = TRUE;
+    return TRUE;
+}
+
+/**
+ * wirt_service_create_async:
+ * @spec: name (required), memory, vcpus, pool, node; owner for admins
+ *
+ * Checks policy, the name, limits and the quota on the main loop, then picks
+ * the host and defines the VM in a worker. Finish with wirt_service_finish().
+ */
+void
+wirt_service_create_async(WirtService *service, const WirtActor *actor, const WirtVmSpec *spec,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autoptr(GTask) task = op_task_new(service, actor, WIRT_ACTION_CREATE, callback, user_data);
+    Op *op = g_task_get_task_data(task);
+    GError *error = NULL;
+
+    op->owner = g_strdup(spec->owner ? spec->owner : actor->user);
+    op->name = g_strdup(spec->name);
+    op->label = make_label(actor, op->owner, op->name ? op->name : "");
+    if (!prepare_create(service, op, spec, &error)) {
+        op_fail(task, error);
+        return;
+    }
+    op_run(g_steal_pointer(&task), work_create);
+}
+
+/**
+ * wirt_service_adopt_async:
+ * @node: (nullable): the host, when several have a domain of that name
+ * @domain: the libvirt domain name
+ * @owner: the user who will own it
+ * @name: the VM name the owner will use
+ *
+ * Admins only. Writes wirt's metadata into an existing domain.
+ */
+void
+wirt_service_adopt_async(WirtService *service, const WirtActor *actor, const char *node,
+                         const char *domain, const char *owner, const char *name,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autoptr(GTask) task = op_task_new(service, actor, WIRT_ACTION_ADOPT, callback, user_data);
+    Op *op = g_task_get_task_data(task);
+    g_autoptr(WirtVm) existing = NULL;
+    struct passwd *pw = NULL;
+    GError *error = NULL;
+    WirtHost *host;
+
+    op->owner = g_strdup(owner);
+    op->name = g_strdup(name);
+    op->node = g_strdup(node);
+    op->detail = g_strdup_printf("domain=%s", domain ? domain : "");
+    op->label = g_strdup_printf("%s/%s", owner ? owner : "", name ? name : "");
+    if (!wirt_policy_check(service->config, actor, WIRT_ACTION_ADOPT, NULL, NULL, &error) ||
+        !domain || !*domain || !wirt_name_validate_owner(owner, &error) ||
+        !wirt_name_validate(name, &error) || !check_owner_exists(owner, &pw, &error)) {
+        if (!error)
+            error = g_error_new(WIRT_ERROR, WIRT_ERROR_INVALID, "adopt: no domain given");
+        op_fail(task, error);
+        return;
+    }
+    op->vm = wirt_hosts_find_domain(service->hosts, node, domain);
+    if (!op->vm) {
+        op_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "domain %s: not found%s%s",
+                                  domain, node ? " on " : "", node ? node : ""));
+        return;
+    }
+    existing = wirt_hosts_find_vm(service->hosts, owner, name);
+    if (existing && !g_str_equal(existing->uuid, op->vm->uuid)) {
+        op_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT, "vm %s/%s already exists", owner,
+                                  name));
+        return;
+    }
+    g_free(op->node);
+    op->node = g_strdup(op->vm->node);
+    host = wirt_hosts_find_host(service->hosts, op->vm->node);
+    if (!host || !(op->conn = wirt_host_get_conn(host, &error))) {
+        op_fail(task,
+                error ? error
+                      : g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "host %s is gone", op->node));
+        return;
+    }
+    op->meta.owner = g_strdup(owner);
+    op->meta.name = g_strdup(name);
+    op->meta.created = op->vm->created ? g_strdup(op->vm->created) : wirt_util_iso8601_now();
+    op->meta.created_by = g_strdup(actor->user);
+    op->meta.door = g_strdup("adopt");
+    op_run(g_steal_pointer(&task), work_adopt);
+}
+
+/* ------------------------------------------------------------------ views */
+
+static void
+add_usage(JsonBuilder *b, const char *key, const WirtUsage *usage)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_value(b, wirt_api_usage_to_json(usage));
+}
+
+/**
+ * wirt_service_whoami:
+ * Returns: (transfer full): GET /1.0.
+ */
+JsonNode *
+wirt_service_whoami(WirtService *service, const WirtActor *actor)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    const WirtConfig *config = service->config;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "api_version");
+    json_builder_add_string_value(b, WIRT_API_VERSION);
+    json_builder_set_member_name(b, "server_version");
+    json_builder_add_string_value(b, WIRT_VERSION);
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, actor->user);
+    json_builder_set_member_name(b, "uid");
+    json_builder_add_int_value(b, actor->uid);
+    json_builder_set_member_name(b, "admin");
+    json_builder_add_boolean_value(b, actor->is_admin);
+    json_builder_set_member_name(b, "security_mode");
+    json_builder_add_string_value(b, wirt_security_mode_to_string(config->security_mode));
+    json_builder_set_member_name(b, "allow_delete");
+    json_builder_add_boolean_value(b, config->allow_delete);
+    json_builder_set_member_name(b, "allow_attach_disk");
+    json_builder_add_boolean_value(b, config->allow_attach_disk);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+static void
+usage_where(GPtrArray *vms, const char *owner, const char *pool, const char *node,
+            WirtUsage *out_usage)
+{
+    g_autoptr(GPtrArray) subset = g_ptr_array_new();
+
+    for (guint i = 0; i < vms->len; i++) {
+        WirtVm *vm = g_ptr_array_index(vms, i);
+        if ((pool && g_strcmp0(vm->pool, pool) != 0) || (node && g_strcmp0(vm->node, node) != 0))
+            continue;
+        g_ptr_array_add(subset, vm);
+    }
+    wirt_usage_for_owner(subset, owner, out_usage);
+}
+
+/**
+ * wirt_service_pools:
+ * Returns: (transfer full) (nullable): GET /1.0/pools; URIs for admins only.
+ */
+JsonNode *
+wirt_service_pools(WirtService *service, const WirtActor *actor, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(GPtrArray) hosts = wirt_hosts_list(service->hosts);
+    g_autoptr(GPtrArray) vms = wirt_hosts_list_vms(service->hosts);
+
+    if (!wirt_policy_check(service->config, actor, WIRT_ACTION_VIEW_HOSTS, NULL, NULL, error))
+        return NULL;
+    json_builder_begin_array(b);
+    for (guint p = 0; p < service->config->pools->len; p++) {
+        const WirtPoolConfig *pool = g_ptr_array_index(service->config->pools, p);
+        WirtUsage usage;
+        gint64 up = 0, down = 0;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, pool->name);
+        json_builder_set_member_name(b, "nodes");
+        json_builder_begin_array(b);
+        for (guint h = 0; h < hosts->len; h++) {
+            WirtHost *host = g_ptr_array_index(hosts, h);
+            if (!g_str_equal(wirt_host_get_pool(host), pool->name))
+                continue;
+            json_builder_add_string_value(b, wirt_host_get_node(host));
+            if (wirt_host_is_up(host))
+                up++;
+            else
+                down++;
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "up");
+        json_builder_add_int_value(b, up);
+        json_builder_set_member_name(b, "down");
+        json_builder_add_int_value(b, down);
+        usage_where(vms, actor->user, pool->name, NULL, &usage);
+        add_usage(b, "usage", &usage);
+        if (actor->is_admin) {
+            json_builder_set_member_name(b, "uris");
+            json_builder_begin_array(b);
+            for (int i = 0; pool->uris[i]; i++)
+                json_builder_add_string_value(b, pool->uris[i]);
+            json_builder_end_array(b);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    return json_builder_get_root(b);
+}
+
+/**
+ * wirt_service_nodes:
+ * Returns: (transfer full) (nullable): GET /1.0/nodes; URIs, memory and
+ * whole-host VM counts for admins only.
+ */
+JsonNode *
+wirt_service_nodes(WirtService *service, const WirtActor *actor, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(GPtrArray) hosts = wirt_hosts_list(service->hosts);
+    g_autoptr(GPtrArray) vms = wirt_hosts_list_vms(service->hosts);
+
+    if (!wirt_policy_check(service->config, actor, WIRT_ACTION_VIEW_HOSTS, NULL, NULL, error))
+        return NULL;
+    json_builder_begin_array(b);
+    for (guint h = 0; h < hosts->len; h++) {
+        WirtHost *host = g_ptr_array_index(hosts, h);
+        const char *node = wirt_host_get_node(host);
+        WirtUsage usage;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, node);
+        json_builder_set_member_name(b, "pool");
+        json_builder_add_string_value(b, wirt_host_get_pool(host));
+        json_builder_set_member_name(b, "up");
+        json_builder_add_boolean_value(b, wirt_host_is_up(host));
+        usage_where(vms, actor->user, NULL, node, &usage);
+        add_usage(b, "usage", &usage);
+        if (actor->is_admin) {
+            gint64 count = 0;
+            for (guint i = 0; i < vms->len; i++)
+                if (g_strcmp0(((WirtVm *)g_ptr_array_index(vms, i))->node, node) == 0)
+                    count++;
+            json_builder_set_member_name(b, "uri");
+            json_builder_add_string_value(b, wirt_host_get_uri(host));
+            json_builder_set_member_name(b, "memory_mib");
+            json_builder_add_int_value(b, (gint64)wirt_host_get_memory_mib(host));
+            json_builder_set_member_name(b, "vms");
+            json_builder_add_int_value(b, count);
+            json_builder_set_member_name(b, "error");
+            if (wirt_host_get_last_error(host) && !wirt_host_is_up(host))
+                json_builder_add_string_value(b, wirt_host_get_last_error(host));
+            else
+                json_builder_add_null_value(b);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    return json_builder_get_root(b);
+}
+
+/**
+ * wirt_service_quota:
+ * @user: (nullable): whose quota; only admins may name someone else
+ * Returns: (transfer full) (nullable): GET /1.0/quota.
+ */
+JsonNode *
+wirt_service_quota(WirtService *service, const WirtActor *actor, const char *user, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    WirtQuota quota;
+    WirtUsage usage;
+
+    if (!user)
+        user = actor->user;
+    if (!wirt_name_validate_owner(user, error))
+        return NULL;
+    if (!actor->is_admin && !g_str_equal(user, actor->user)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "quota: only admins may see %s's", user);
+        return NULL;
+    }
+    quota_of(service, user, &quota);
+    usage_with_reservations(service, user, &usage);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, user);
+    json_builder_set_member_name(b, "quota");
+    json_builder_add_value(b, wirt_api_quota_to_json(&quota));
+    add_usage(b, "usage", &usage);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+typedef struct {
+    const WirtActor *actor;
+    const char *owner;
+    const char *vm;
+    GQueue lines; /* JsonNode*, the newest `limit` */
+    guint limit;
+} HistoryQuery;
+
+static gboolean
+history_visit(const WirtHistoryRecord *rec, gpointer data)
+{
+    HistoryQuery *q = data;
+
+    if (!q->actor->is_admin && g_strcmp0(rec->actor, q->actor->user) != 0 &&
+        g_strcmp0(rec->owner, q->actor->user) != 0)
+        return TRUE;
+    if (q->owner && g_strcmp0(rec->owner, q->owner) != 0)
+        return TRUE;
+    if (q->vm && g_strcmp0(rec->vm, q->vm) != 0)
+        return TRUE;
+    g_queue_push_tail(&q->lines, wirt_history_record_to_json(rec));
+    if (q->lines.length > q->limit)
+        json_node_unref(g_queue_pop_head(&q->lines));
+    return TRUE;
+}
+
+static void
+json_node_unref_cb(gpointer data)
+{
+    json_node_unref(data);
+}
+
+/**
+ * wirt_service_history:
+ * @owner: (nullable): only records about this owner's VMs
+ * @vm: (nullable): only records about this VM (owner defaults to the actor)
+ * @limit: the newest this many; 0 means 100
+ * Returns: (transfer full) (nullable): the records @actor may see, oldest first:
+ * users see what they did and what was done to their VMs; admins see all.
+ */
+JsonNode *
+wirt_service_history(WirtService *service, const WirtActor *actor, const char *owner,
+                     const char *vm, guint limit, GError **error)
+{
+    HistoryQuery q = {actor, owner, vm, G_QUEUE_INIT, limit ? MIN(limit, HISTORY_LIMIT_MAX) : 100};
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    if ((owner && !wirt_name_validate_owner(owner, error)) ||
+        (vm && !wirt_name_validate(vm, error)))
+        return NULL;
+    if (vm && !owner)
+        q.owner = actor->user;
+    if (!wirt_audit_read(service->audit, HISTORY_READ_MAX, history_visit, &q, error)) {
+        g_queue_clear_full(&q.lines, json_node_unref_cb);
+        return NULL;
+    }
+    json_builder_begin_array(b);
+    while (!g_queue_is_empty(&q.lines))
+        json_builder_add_value(b, g_queue_pop_head(&q.lines));
+    json_builder_end_array(b);
+    return json_builder_get_root(b);
+}

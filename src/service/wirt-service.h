@@ -1,0 +1,67 @@
+/* wirt-service.h: the one action path every front door calls.
+ *
+ *   resolve the VM -> policy -> quota -> libvirt (in a GTask worker) -> cache -> history
+ *
+ * Everything here runs on the main loop except the libvirt RPCs, which run in
+ * workers. A front door only authenticates, parses, calls this and replies.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "core/wirt-config.h"
+#include "core/wirt-model.h"
+#include "virt/wirt-virt.h"
+
+G_BEGIN_DECLS
+
+typedef struct _WirtService WirtService;
+
+typedef struct {
+    gboolean force;  /* stop: power off at once */
+    gint timeout;    /* stop: seconds before power-off; < 0 means the config's stop-timeout */
+    gboolean enable; /* autostart */
+} WirtActionParams;
+
+WirtService *wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error);
+void wirt_service_free(WirtService *service);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtService, wirt_service_free)
+
+const WirtConfig *wirt_service_get_config(WirtService *service);
+
+/* Who is uid @uid (NSS: name, groups)? UNAUTHORIZED when unknown, DENIED when
+ * neither a member nor an admin. */
+WirtActor *wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door,
+                                      GError **error);
+
+/* (transfer container) (element-type WirtVm): the VMs @actor may see, refs held;
+ * @owner (nullable) filters. */
+GPtrArray *wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *owner,
+                                 GError **error);
+/* (transfer full): the VM, or NOT_FOUND alike for missing and not-yours. @owner NULL = actor. */
+WirtVm *wirt_service_get_vm(WirtService *service, const WirtActor *actor, const char *owner,
+                            const char *name, GError **error);
+
+void wirt_service_create_async(WirtService *service, const WirtActor *actor, const WirtVmSpec *spec,
+                               GAsyncReadyCallback callback, gpointer user_data);
+void wirt_service_vm_action_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                  const char *name, WirtAction action,
+                                  const WirtActionParams *params, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+void wirt_service_adopt_async(WirtService *service, const WirtActor *actor, const char *node,
+                              const char *domain, const char *owner, const char *name,
+                              GAsyncReadyCallback callback, gpointer user_data);
+/* Finishes any of the three above: (transfer full) the VM after the action. */
+WirtVm *wirt_service_finish(GAsyncResult *result, GError **error);
+
+/* Read-only views, answered from the cache and the config. (transfer full) */
+JsonNode *wirt_service_whoami(WirtService *service, const WirtActor *actor);
+JsonNode *wirt_service_pools(WirtService *service, const WirtActor *actor, GError **error);
+JsonNode *wirt_service_nodes(WirtService *service, const WirtActor *actor, GError **error);
+JsonNode *wirt_service_quota(WirtService *service, const WirtActor *actor, const char *user,
+                             GError **error);
+JsonNode *wirt_service_history(WirtService *service, const WirtActor *actor, const char *owner,
+                               const char *vm, guint limit, GError **error);
+
+G_END_DECLS

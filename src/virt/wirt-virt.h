@@ -1,0 +1,98 @@
+/* wirt-virt.h: the libvirt adapter. The only part of wirt that includes libvirt.
+ *
+ * WirtHosts lives on the main loop: one WirtHost per URI of every pool, each
+ * watched with libvirt events (gvir_event_register() must have been called
+ * before wirt_hosts_start()), reconnected with backoff when it goes away, and
+ * holding a cache of WirtVm snapshots that serves every read.
+ *
+ * Functions marked "worker" do blocking RPCs: call them from a GTask thread
+ * with a WirtConn taken on the main loop, never from the main loop itself.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "core/wirt-config.h"
+#include "core/wirt-meta.h"
+#include "core/wirt-model.h"
+
+G_BEGIN_DECLS
+
+typedef struct _WirtHosts WirtHosts;
+typedef struct _WirtHost WirtHost;
+typedef struct _WirtConn WirtConn; /* a refcounted handle on one host's live connection */
+
+typedef enum {
+    WIRT_VM_CHANGE_UPDATED, /* new or changed: @vm is the new snapshot */
+    WIRT_VM_CHANGE_REMOVED, /* undefined or its host went down: @vm is the last snapshot */
+} WirtVmChange;
+
+typedef void (*WirtVmChangedFunc)(WirtVmChange change, WirtVm *vm, gpointer user_data);
+
+/* --- main loop side --- */
+WirtHosts *wirt_hosts_new(const WirtConfig *config); /* config must outlive it */
+void wirt_hosts_start(WirtHosts *hosts); /* connect every host (in workers), then watch */
+void wirt_hosts_free(WirtHosts *hosts);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtHosts, wirt_hosts_free)
+
+/* Runs @loop-iterations until every host has made its first connection attempt
+ * or @timeout_ms passed; for start-up, so the first request sees a full cache. */
+void wirt_hosts_wait_ready(WirtHosts *hosts, guint timeout_ms);
+
+guint wirt_hosts_add_listener(WirtHosts *hosts, WirtVmChangedFunc func, gpointer user_data);
+void wirt_hosts_remove_listener(WirtHosts *hosts, guint id);
+
+/* (transfer container): WirtVm* borrowed from the cache (ref what you keep), of every up host. */
+GPtrArray *wirt_hosts_list_vms(WirtHosts *hosts);
+/* (transfer full) (nullable): the VM @owner owns as @name (owner NULL: unowned domain named @name).
+ */
+WirtVm *wirt_hosts_find_vm(WirtHosts *hosts, const char *owner, const char *name);
+/* (transfer full) (nullable): the VM with this libvirt domain name, on @node if given. */
+WirtVm *wirt_hosts_find_domain(WirtHosts *hosts, const char *node, const char *domain);
+/* (transfer container): WirtHost* in config order. */
+GPtrArray *wirt_hosts_list(WirtHosts *hosts);
+/* (transfer none) (nullable) */
+WirtHost *wirt_hosts_find_host(WirtHosts *hosts, const char *node);
+/* Put a snapshot fetched by a worker into the cache and tell the listeners. */
+void wirt_hosts_update_vm(WirtHosts *hosts, WirtVm *vm);
+void wirt_hosts_remove_vm(WirtHosts *hosts, const char *node, const char *uuid);
+
+const char *wirt_host_get_uri(WirtHost *host);
+const char *wirt_host_get_pool(WirtHost *host);
+const char *wirt_host_get_node(WirtHost *host); /* host name from libvirt, else the URI */
+gboolean wirt_host_is_up(WirtHost *host);
+const char *wirt_host_get_last_error(WirtHost *host); /* (nullable) why it is down */
+guint64 wirt_host_get_memory_mib(WirtHost *host);     /* total, from virNodeGetInfo */
+/* (transfer full): a handle for a worker, or NULL with HOST_DOWN. */
+WirtConn *wirt_host_get_conn(WirtHost *host, GError **error);
+
+WirtConn *wirt_conn_ref(WirtConn *conn);
+void wirt_conn_unref(WirtConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtConn, wirt_conn_unref)
+
+/* --- worker side: blocking RPCs --- */
+/* Free memory on the host in MiB (placement). */
+gboolean wirt_virt_free_memory(WirtConn *conn, guint64 *out_mib, GError **error);
+/* Defines (persistent) the VM described by @spec with @meta; (transfer full) fresh snapshot. */
+WirtVm *wirt_virt_define_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *meta,
+                            GError **error);
+/* START, DESTROY, REBOOT, SUSPEND, RESUME; STOP means "send ACPI shutdown" only
+ * (the service waits and powers off after the timeout); AUTOSTART uses @enable. */
+gboolean wirt_virt_vm_action(WirtConn *conn, const char *uuid, WirtAction action, gboolean enable,
+                             GError **error);
+/* Undefine (managed save, snapshots, NVRAM too) and delete its storage-pool volumes.
+ * Refuses a running VM with CONFLICT. */
+gboolean wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error);
+/* Writes @meta into the domain's <metadata> (live and config). */
+gboolean wirt_virt_vm_set_meta(WirtConn *conn, const char *uuid, const WirtMeta *meta,
+                               GError **error);
+/* (transfer full): a fresh snapshot of one domain (state, memory, vcpus, autostart, meta). */
+WirtVm *wirt_virt_vm_fetch(WirtConn *conn, const char *uuid, GError **error);
+/* The uuid of the domain named @domain, for adopt. */
+char *wirt_virt_lookup_domain(WirtConn *conn, const char *domain, GError **error);
+
+/* Added by the virt adapter: connection attempts that failed in a row (0 while
+ * up); shows that a down host is being retried with backoff. */
+guint wirt_host_get_failures(WirtHost *host);
+
+G_END_DECLS
