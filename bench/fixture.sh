@@ -1,4 +1,5 @@
 # bench/fixture.sh: the benchmark's libvirt test-driver fixture (bash library).
+# shellcheck shell=bash
 #
 #   . bench/fixture.sh
 #   bench_fixture_write FILE USERS PER_USER REAL_OWNER

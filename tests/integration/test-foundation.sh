@@ -20,10 +20,13 @@ command -v curl >/dev/null || tap_skip_all "curl not installed"
 tmp=$(mktemp -d /tmp/wirt-foundation.XXXXXX)
 chmod 0755 "$tmp"
 wirtd_pid=
-stop_wirtd() {
+wirtd_status=
+stop_wirtd() { # SIGTERM, then wirtd_status is its exit status (under ASan: non-zero on leaks)
+    wirtd_status=
     if [ -n "$wirtd_pid" ]; then
         kill "$wirtd_pid" 2>/dev/null
         wait "$wirtd_pid" 2>/dev/null
+        wirtd_status=$?
         wirtd_pid=
     fi
 }
@@ -220,6 +223,8 @@ tap_is "$code" 405 "a known route with another method is a 405"
 
 # --- security modes -------------------------------------------------------------------
 stop_wirtd
+[ "$wirtd_status" = 0 ] || tap_diag "$(tail -40 "$tmp/wirtd.log")"
+tap_is "$wirtd_status" 0 "wirtd stops cleanly on SIGTERM (no leaks under ASan)"
 write_config read-only
 start_wirtd || tap_bail "wirtd does not restart"
 tap_is "$(json wt-alice list | jq -r '[.[] | .owner] | unique | join(",")')" "wt-alice,wt-bob" \
@@ -260,5 +265,8 @@ tap_check "wirtd survives a libvirtd restart" kill -0 "$wirtd_pid"
 tap_is "${ok:-0}" 1 "and reconnects and re-reads the host within 15 s"
 tap_check "alice creates a VM on the restarted host" as wt-alice create after
 tap_is "$(json wt-alice info after | jq -r .state)" shutoff "and it is there"
+stop_wirtd
+[ "$wirtd_status" = 0 ] || tap_diag "$(tail -40 "$tmp/wirtd.log")"
+tap_is "$wirtd_status" 0 "wirtd stops cleanly after the restart too"
 
 tap_done
