@@ -319,7 +319,7 @@ state_from_virt(int state)
     }
 }
 
-/* A fresh snapshot of @dom. @node may be NULL (the connect worker does not
+/* A fresh snapshot of @dom. @wconn->node may be NULL (the connect worker does not
  * know the label yet; the main loop fills it in before publishing). Blocking. */
 static WirtVm *
 vm_snapshot(WirtConn *wconn, virDomainPtr dom, GError **error)
@@ -1531,6 +1531,48 @@ wirt_virt_define_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *meta
     return vm_snapshot(conn, dom, error);
 }
 
+/* What an action is called in messages; NULL for actions that are not libvirt's. */
+static const char *
+action_verb(WirtAction action, gboolean enable)
+{
+    switch (action) {
+    case WIRT_ACTION_START:
+    case WIRT_ACTION_STOP:
+    case WIRT_ACTION_DESTROY:
+    case WIRT_ACTION_REBOOT:
+    case WIRT_ACTION_SUSPEND:
+    case WIRT_ACTION_RESUME:
+        return wirt_action_to_string(action);
+    case WIRT_ACTION_AUTOSTART:
+        return enable ? "enable autostart" : "disable autostart";
+    default:
+        return NULL;
+    }
+}
+
+static int
+action_run(virDomainPtr dom, WirtAction action, gboolean enable)
+{
+    switch (action) {
+    case WIRT_ACTION_START:
+        return virDomainCreate(dom);
+    case WIRT_ACTION_STOP:
+        return virDomainShutdown(dom); /* an ACPI request: the guest may ignore it */
+    case WIRT_ACTION_DESTROY:
+        return virDomainDestroy(dom);
+    case WIRT_ACTION_REBOOT:
+        return virDomainReboot(dom, 0);
+    case WIRT_ACTION_SUSPEND:
+        return virDomainSuspend(dom);
+    case WIRT_ACTION_RESUME:
+        return virDomainResume(dom);
+    case WIRT_ACTION_AUTOSTART:
+        return virDomainSetAutostart(dom, enable ? 1 : 0);
+    default:
+        g_assert_not_reached();
+    }
+}
+
 static gboolean
 check_state_for(WirtConn *conn, virDomainPtr dom, WirtAction action, const char *verb,
                 GError **error)
@@ -1554,7 +1596,7 @@ check_state_for(WirtConn *conn, virDomainPtr dom, WirtAction action, const char 
         ok = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
         break;
     case WIRT_ACTION_RESUME:
-        ok = state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_PMSUSPENDED;
+        ok = state == VIR_DOMAIN_PAUSED;
         break;
     default:
         break;
@@ -1583,64 +1625,16 @@ wirt_virt_vm_action(WirtConn *conn, const char *uuid, WirtAction action, gboolea
                     GError **error)
 {
     g_autoptr(virDomain) dom = NULL;
-    const char *verb = NULL;
-    int rc = -1;
+    const char *verb = action_verb(action, enable);
 
-    switch (action) {
-    case WIRT_ACTION_START:
-        verb = "start";
-        break;
-    case WIRT_ACTION_STOP:
-        verb = "stop";
-        break;
-    case WIRT_ACTION_DESTROY:
-        verb = "destroy";
-        break;
-    case WIRT_ACTION_REBOOT:
-        verb = "reboot";
-        break;
-    case WIRT_ACTION_SUSPEND:
-        verb = "suspend";
-        break;
-    case WIRT_ACTION_RESUME:
-        verb = "resume";
-        break;
-    case WIRT_ACTION_AUTOSTART:
-        verb = enable ? "enable autostart" : "disable autostart";
-        break;
-    default:
+    if (!verb) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "action %s is not a libvirt action",
                     wirt_action_to_string(action));
         return FALSE;
     }
     if (!(dom = conn_lookup(conn, uuid, error)) || !check_state_for(conn, dom, action, verb, error))
         return FALSE;
-    switch (action) {
-    case WIRT_ACTION_START:
-        rc = virDomainCreate(dom);
-        break;
-    case WIRT_ACTION_STOP:
-        rc = virDomainShutdown(dom);
-        break;
-    case WIRT_ACTION_DESTROY:
-        rc = virDomainDestroy(dom);
-        break;
-    case WIRT_ACTION_REBOOT:
-        rc = virDomainReboot(dom, 0);
-        break;
-    case WIRT_ACTION_SUSPEND:
-        rc = virDomainSuspend(dom);
-        break;
-    case WIRT_ACTION_RESUME:
-        rc = virDomainResume(dom);
-        break;
-    case WIRT_ACTION_AUTOSTART:
-        rc = virDomainSetAutostart(dom, enable ? 1 : 0);
-        break;
-    default:
-        g_assert_not_reached();
-    }
-    if (rc < 0) {
+    if (action_run(dom, action, enable) < 0) {
         conn_set_error(conn, error, "vm %s: cannot %s", virDomainGetName(dom), verb);
         return FALSE;
     }

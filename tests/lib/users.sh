@@ -6,7 +6,8 @@
 #   trap wt_users_cleanup EXIT
 #   wt_as wt-alice "$WIRT" list    # runuser -u wt-alice -- "$WIRT" list
 #   wirt=$(wt_reachable_bin "$WIRT") # a copy the test users may execute, if they cannot
-#                                    # reach the build tree (e.g. a clone under /root)
+#                                    # reach the build tree (e.g. a clone under /root);
+#                                    # after wt_users_setup or wt_user_add
 #   wt_group_add wt-students; wt_user_add wt-dave wt-users wt-students
 #
 # Every name starts with `wt-` so the tests never touch a real account. A user or group is
@@ -78,10 +79,16 @@ _wt_user_add_unlocked() {
 
 # Take the shared "in use" lock (once) before the creation lock is released, so a cleanup
 # (which needs both) cannot remove the users between our creating and our using them.
+# Also make wt_reachable_bin's directory here, in the caller's shell: wt_reachable_bin itself
+# usually runs in a $(…) subshell, where a variable it set would be lost with the subshell
+# and the directory never removed.
 _wt_hold_unlocked() {
     [ -z "$_WT_USE_FD" ] || return 0
     exec {_WT_USE_FD}>>"$_WT_USE_LOCK"
     flock -s "$_WT_USE_FD"
+    if [ -z "$_WT_BIN_DIR" ]; then
+        _WT_BIN_DIR=$(mktemp -d /tmp/wirt-test-bin.XXXXXX) && chmod 755 "$_WT_BIN_DIR"
+    fi
 }
 
 _wt_require_root() {
@@ -179,8 +186,8 @@ wt_reachable_bin() {
         return 0
     fi
     if [ -z "$_WT_BIN_DIR" ]; then
-        _WT_BIN_DIR=$(mktemp -d /tmp/wirt-test-bin.XXXXXX) || return 1
-        chmod 755 "$_WT_BIN_DIR"
+        printf '# users.sh: call wt_users_setup or wt_user_add before wt_reachable_bin\n' >&2
+        return 1
     fi
     install -m 755 "$file" "$_WT_BIN_DIR/" || return 1
     printf '%s\n' "$_WT_BIN_DIR/$(basename "$file")"
