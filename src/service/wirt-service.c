@@ -131,13 +131,22 @@ record(WirtService *service, Op *op, const GError *error)
         g_warning("history: %s", local->message); /* the daemon logs it; the action stands */
 }
 
-/* Completes @task with @error, after writing the history line. */
+/* Completes @task with @error, after writing the history line. Host-down
+ * messages carry libvirt URIs, which only admins may see (E4): users get the
+ * node's name alone, while the history keeps the whole message. */
 static void
 op_fail(GTask *task, GError *error)
 {
     Op *op = g_task_get_task_data(task);
 
     record(op->service, op, error);
+    if (!op->actor->is_admin && g_error_matches(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN)) {
+        GError *plain = g_error_new(
+            WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "%s: host %s is down, try again later",
+            op->label ? op->label : wirt_action_to_string(op->action), op->node ? op->node : "?");
+        g_error_free(error);
+        error = plain;
+    }
     g_task_return_error(task, error);
 }
 
@@ -330,6 +339,23 @@ resolve(WirtService *service, const WirtActor *actor, const char *owner, const c
     return g_steal_pointer(&vm);
 }
 
+/* Stable output: owned VMs by owner and name, then unowned domains by name. */
+static gint
+compare_vms(gconstpointer a, gconstpointer b)
+{
+    const WirtVm *x = *(WirtVm *const *)a;
+    const WirtVm *y = *(WirtVm *const *)b;
+    int c;
+
+    if (!x->owner != !y->owner)
+        return x->owner ? -1 : 1;
+    if ((c = g_strcmp0(x->owner, y->owner)) != 0)
+        return c;
+    if ((c = g_strcmp0(x->name, y->name)) != 0)
+        return c;
+    return g_strcmp0(x->node, y->node);
+}
+
 /**
  * wirt_service_list_vms:
  * @owner: (nullable): only this owner's VMs
@@ -355,6 +381,7 @@ wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *
             WIRT_POLICY_ALLOW)
             g_ptr_array_add(visible, wirt_vm_ref(vm));
     }
+    g_ptr_array_sort(visible, compare_vms);
     return g_steal_pointer(&visible);
 }
 
@@ -430,8 +457,14 @@ work_action(Op *op, GError **error)
 static WirtVm *
 work_power_off(Op *op, GError **error)
 {
-    if (!wirt_virt_vm_action(op->conn, op->vm->uuid, WIRT_ACTION_DESTROY, FALSE, error))
+    g_autoptr(GError) local = NULL;
+
+    /* CONFLICT: the guest shut down just as the timeout fired; it is off either way. */
+    if (!wirt_virt_vm_action(op->conn, op->vm->uuid, WIRT_ACTION_DESTROY, FALSE, &local) &&
+        !g_error_matches(local, WIRT_ERROR, WIRT_ERROR_CONFLICT)) {
+        g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
+    }
     return wirt_virt_vm_fetch(op->conn, op->vm->uuid, error);
 }
 
@@ -558,7 +591,7 @@ stop_wait(GTask *task, WirtVm *vm)
     op->vm = wirt_vm_ref(vm);
     op->task = task;
     service->stop_waits = g_list_prepend(service->stop_waits, op);
-    op->timeout_id = g_timeout_add_seconds((guint)timeout, on_stop_timeout, op);
+    op->timeout_id = g_timeout_add((guint)timeout * 1000, on_stop_timeout, op);
 }
 
 static void
@@ -689,6 +722,7 @@ prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **er
     g_autofree char *key = NULL;
     WirtQuota quota;
     WirtUsage usage, *reserved;
+    gboolean node_known = FALSE;
 
     if (!wirt_policy_check(config, actor, WIRT_ACTION_CREATE, NULL, NULL, error))
         return FALSE;
@@ -749,13 +783,17 @@ prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **er
             continue;
         if (spec->node && !g_str_equal(wirt_host_get_node(host), spec->node))
             continue;
+        node_known = TRUE;
         if ((conn = wirt_host_get_conn(host, NULL)))
             g_ptr_array_add(op->candidates, conn);
     }
     if (op->candidates->len == 0) {
-        if (spec->node)
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
-                        "node %s of pool %s is unknown or down", spec->node, pool->name);
+        if (spec->node && !node_known)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "node %s: not found in pool %s",
+                        spec->node, pool->name);
+        else if (spec->node)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "node %s of pool %s is down",
+                        spec->node, pool->name);
         else
             g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "no host of pool %s is up",
                         pool->name);

@@ -4,29 +4,25 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/wirt-error.h"
-
 /**
  * wirt_util_parse_uint64:
  * @text: decimal digits only, no sign, no spaces
  * @min: smallest accepted value
  * @max: largest accepted value
  * @out_value: (out): set only on success
- * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_INVALID @error naming the value.
+ * Returns: %TRUE, or %FALSE with a %G_NUMBER_PARSER_ERROR @error.
+ *
+ * util sits below core, so it reports in GLib's own error domains; callers
+ * that show the error to someone turn it into a WIRT_ERROR with context.
  */
 gboolean
 wirt_util_parse_uint64(const char *text, guint64 min, guint64 max, guint64 *out_value,
                        GError **error)
 {
     guint64 value = 0;
-    g_autoptr(GError) local = NULL;
 
-    if (!text || !g_ascii_string_to_unsigned(text, 10, min, max, &value, &local)) {
-        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                    "'%s' is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
-                    text ? text : "", min, max);
+    if (!g_ascii_string_to_unsigned(text ? text : "", 10, min, max, &value, error))
         return FALSE;
-    }
     *out_value = value;
     return TRUE;
 }
@@ -36,7 +32,7 @@ wirt_util_parse_uint64(const char *text, guint64 min, guint64 max, guint64 *out_
  * @fd: an open file descriptor
  * @buf: the bytes to write
  * @len: how many
- * Returns: %TRUE when every byte was written, or %FALSE with @error set.
+ * Returns: %TRUE when every byte was written, or %FALSE with a %G_FILE_ERROR @error.
  */
 gboolean
 wirt_util_write_all(int fd, const char *buf, gsize len, GError **error)
@@ -47,7 +43,7 @@ wirt_util_write_all(int fd, const char *buf, gsize len, GError **error)
             if (errno == EINTR)
                 continue;
             int saved = errno;
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "write failed: %s",
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "write failed: %s",
                         g_strerror(saved));
             return FALSE;
         }
@@ -59,14 +55,14 @@ wirt_util_write_all(int fd, const char *buf, gsize len, GError **error)
 
 /**
  * wirt_util_iso8601_now:
- * Returns: (transfer full): the current UTC time as ISO 8601 with milliseconds.
+ * Returns: (transfer full): the current UTC time as ISO 8601 with microseconds.
  */
 char *
 wirt_util_iso8601_now(void)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
 
-    return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ") /* %f is microseconds */;
+    return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ"); /* %f: microseconds */
 }
 
 /**

@@ -98,6 +98,13 @@ struct _WirtHosts {
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 
+static WirtError set_error_from_virt_va(GError **error, const char *format, va_list args)
+    G_GNUC_PRINTF(2, 0);
+static WirtError set_error_from_virt(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+static void conn_report_down(WirtConn *conn, const char *reason);
+
 static void
 ignore_virt_error(void *user_data G_GNUC_UNUSED, virErrorPtr error G_GNUC_UNUSED)
 {
@@ -129,7 +136,7 @@ virt_last_error_code(void)
 }
 
 static WirtError
-wirt_code_from_virt(int virt_code)
+code_from_virt(int virt_code)
 {
     switch (virt_code) {
     case VIR_ERR_NO_DOMAIN:
@@ -146,11 +153,11 @@ wirt_code_from_virt(int virt_code)
 
 /* libvirt's last error is thread-local: convert it right after the failing
  * call. Sets "WHAT: libvirt's message" and returns the code it chose. */
-static WirtError G_GNUC_PRINTF(2, 0)
-    set_error_from_virt_va(GError **error, const char *format, va_list args)
+static WirtError
+set_error_from_virt_va(GError **error, const char *format, va_list args)
 {
     const virError *verr = virGetLastError();
-    WirtError code = wirt_code_from_virt(verr ? verr->code : VIR_ERR_OK);
+    WirtError code = code_from_virt(verr ? verr->code : VIR_ERR_OK);
     g_autofree char *what = g_strdup_vprintf(format, args);
 
     g_set_error(error, WIRT_ERROR, code, "%s: %s", what,
@@ -158,7 +165,8 @@ static WirtError G_GNUC_PRINTF(2, 0)
     return code;
 }
 
-static WirtError G_GNUC_PRINTF(2, 3) set_error_from_virt(GError **error, const char *format, ...)
+static WirtError
+set_error_from_virt(GError **error, const char *format, ...)
 {
     va_list args;
     WirtError code;
@@ -169,13 +177,11 @@ static WirtError G_GNUC_PRINTF(2, 3) set_error_from_virt(GError **error, const c
     return code;
 }
 
-static void conn_report_down(WirtConn *conn, const char *reason);
-
 /* set_error_from_virt() for calls on a live connection: when the connection
  * turns out to be dead (libvirt reports a closed socket as a mere internal
  * error), the error becomes HOST_DOWN and the host is told. */
-static void G_GNUC_PRINTF(3, 4)
-    conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
+static void
+conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
 {
     g_autoptr(GError) local_error = NULL;
     va_list args;

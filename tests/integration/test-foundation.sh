@@ -155,6 +155,7 @@ rc=$?
 tap_is "$rc" 5 "bob's second VM passes his quota (exit 5)"
 tap_is "$out" "wirt: quota: vms 1 of 1 used" "the refusal names the quota and the numbers"
 tap_check_exit "alice cannot create web twice (exit 6)" 6 as wt-alice create web
+tap_check_exit "an unknown node is not found (exit 3)" 3 as wt-alice create elsewhere --node nosuch
 tap_check "alice creates a second VM" as wt-alice create db
 tap_is "$(json wt-alice quota | jq -c '[.quota.vms, .usage.vms]')" "[3,2]" "quota shows limit and usage"
 tap_check_exit "alice cannot see bob's quota" 4 as wt-alice quota --user wt-bob

@@ -18,6 +18,7 @@ inc_system() {
 # directly to set up fixtures or measure a peer; unit tests and fuzzers are pure logic.
 mapfile -t not_virt < <(lint_c_files src tests/unit tests/fuzz fuzz | grep -v '^src/virt/')
 mapfile -t core_util < <(lint_c_files src/core src/util)
+mapfile -t util < <(lint_c_files src/util)
 mapfile -t cli < <(lint_c_files src/cli)
 lint_prepare "${not_virt[@]}"
 
@@ -27,6 +28,8 @@ lint_rule "src/core, src/util: no libsoup, libvirt or libvirt-glib headers (pure
     "$(inc_system 'libsoup|libvirt/|libvirt-glib/|libvirt-gobject/|libvirt-gconfig/')" "${core_util[@]}"
 lint_rule "src/core, src/util: nothing from src/virt, service, http, daemon, cli (or later layers)" incl \
     "$(inc_local 'virt|service|http|daemon|cli|spool|console|provision|discovery|helper')" "${core_util[@]}"
+lint_rule "src/util: nothing from src/core either (util sits below core)" incl \
+    "$(inc_local 'core')" "${util[@]}"
 lint_rule "src/cli: nothing from src/virt, service, http (the CLI speaks HTTP to wirtd)" incl \
     "$(inc_local 'virt|service|http|daemon|spool|console|provision|discovery')" "${cli[@]}"
 lint_rule "src/cli: no libvirt headers" incl \
