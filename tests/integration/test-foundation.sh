@@ -88,6 +88,13 @@ http_as() { # http_as USER CURL-ARGS...: the body goes to $tmp/body, the status 
     printf '%s' "${out##*$'\n'}"
 }
 
+printf '[daemon]\nuser-group=wt-users\n\nsecurity-mode=wide-open\n' >"$tmp/bad.conf"
+out=$("$WIRTD" --config "$tmp/bad.conf" --socket "$tmp/bad.sock" 2>&1)
+rc=$?
+tap_is "$rc" 1 "a bad config stops wirtd at start"
+tap_like "$out" "bad.conf:4: security-mode: 'wide-open' is not one of" "naming the file, the line and the reason"
+tap_check_fails "and it never listened" test -e "$tmp/bad.sock"
+
 write_config owner-manage
 start_wirtd || { cat "$tmp/wirtd.log" >&2; tap_bail "wirtd does not start"; }
 tap_ok "wirtd starts on the private libvirtd's test driver"
