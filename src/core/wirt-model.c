@@ -210,6 +210,22 @@ wirt_vm_dup(const WirtVm *vm)
 }
 
 /**
+ * wirt_vm_equal:
+ * Returns: %TRUE when @a and @b say the same about a VM, field by field.
+ */
+gboolean
+wirt_vm_equal(const WirtVm *a, const WirtVm *b)
+{
+    return g_strcmp0(a->uuid, b->uuid) == 0 && g_strcmp0(a->domain, b->domain) == 0 &&
+           g_strcmp0(a->owner, b->owner) == 0 && g_strcmp0(a->name, b->name) == 0 &&
+           a->state == b->state && a->memory_mib == b->memory_mib && a->vcpus == b->vcpus &&
+           a->autostart == b->autostart && a->persistent == b->persistent &&
+           g_strcmp0(a->pool, b->pool) == 0 && g_strcmp0(a->node, b->node) == 0 &&
+           g_strcmp0(a->created, b->created) == 0 && g_strcmp0(a->created_by, b->created_by) == 0 &&
+           g_strcmp0(a->door, b->door) == 0;
+}
+
+/**
  * wirt_vm_spec_clear:
  * @spec: a spec whose strings are freed (the struct itself is not)
  */

@@ -91,6 +91,7 @@ WirtVm *wirt_vm_new(void);
 WirtVm *wirt_vm_ref(WirtVm *vm);
 void wirt_vm_unref(WirtVm *vm);
 WirtVm *wirt_vm_dup(const WirtVm *vm); /* a new, unshared copy (refcount 1) to edit */
+gboolean wirt_vm_equal(const WirtVm *a, const WirtVm *b); /* every field the same */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtVm, wirt_vm_unref)
 
 /* What create asks for, after the front door parsed it. */

@@ -17,14 +17,32 @@
 #include "core/wirt-api.h"
 #include "core/wirt-error.h"
 #include "core/wirt-names.h"
+#include "util/wirt-util.h"
 
 #define LISTEN_BACKLOG 128
+
+#define EVENTS_PING_SECONDS 2
+#define EVENTS_MAX_UNACKED 4096
 
 struct _WirtHttp {
     WirtService *service;
     SoupServer *server;
     char *socket_path;
+    GList *streams; /* EventStream*: open /1.0/events websockets */
 };
+
+/* One /1.0/events subscriber. libsoup queues outgoing frames without bound and
+ * tells nobody how many are waiting, so the stream counts what it sent since
+ * the client last answered a ping: a client that stops reading stops answering,
+ * and is cut off before the daemon's memory grows (close code 1008). */
+typedef struct {
+    WirtHttp *self;
+    SoupServerMessage *msg; /* until the upgrade is written */
+    SoupWebsocketConnection *ws;
+    WirtActor *actor;
+    guint watch_id;
+    guint unacked;
+} EventStream;
 
 typedef struct {
     WirtHttp *self;
@@ -437,6 +455,155 @@ handle_history(Request *req)
     reply_node_or_error(req->msg, node, error);
 }
 
+/* ------------------------------------------------------------ /1.0/events */
+
+static void
+event_stream_free(EventStream *stream)
+{
+    WirtHttp *self = stream->self;
+
+    self->streams = g_list_remove(self->streams, stream);
+    if (stream->watch_id)
+        wirt_service_watch_remove(self->service, stream->watch_id);
+    if (stream->ws) {
+        g_signal_handlers_disconnect_by_data(stream->ws, stream);
+        if (soup_websocket_connection_get_state(stream->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+            soup_websocket_connection_close(stream->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+        g_object_unref(stream->ws);
+    }
+    if (stream->msg) {
+        g_signal_handlers_disconnect_by_data(stream->msg, stream);
+        g_object_unref(stream->msg);
+    }
+    wirt_actor_free(stream->actor);
+    g_free(stream);
+}
+
+static void
+event_stream_send(EventStream *stream, JsonNode *node)
+{
+    g_autofree char *text = wirt_api_to_string(node, FALSE);
+
+    if (!stream->ws || soup_websocket_connection_get_state(stream->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+        return;
+    if (++stream->unacked > EVENTS_MAX_UNACKED) {
+        soup_websocket_connection_close(stream->ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                        "client too slow: reconnect and resync");
+        return;
+    }
+    soup_websocket_connection_send_text(stream->ws, text);
+}
+
+static void
+on_stream_event(WirtVmChange change, WirtVm *vm, gpointer user_data)
+{
+    EventStream *stream = user_data;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autofree char *now = wirt_util_iso8601_now();
+    g_autoptr(JsonNode) node = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "vm");
+    json_builder_set_member_name(b, "change");
+    json_builder_add_string_value(b, change == WIRT_VM_CHANGE_REMOVED ? "removed" : "updated");
+    json_builder_set_member_name(b, "time");
+    json_builder_add_string_value(b, now);
+    json_builder_set_member_name(b, "vm");
+    json_builder_add_value(b, wirt_api_vm_to_json(vm));
+    json_builder_end_object(b);
+    node = json_builder_get_root(b);
+    event_stream_send(stream, node);
+}
+
+static void
+on_stream_pong(SoupWebsocketConnection *ws G_GNUC_UNUSED, GBytes *message G_GNUC_UNUSED,
+               gpointer user_data)
+{
+    EventStream *stream = user_data;
+
+    stream->unacked = 0;
+}
+
+static void
+on_stream_closed(SoupWebsocketConnection *ws G_GNUC_UNUSED, gpointer user_data)
+{
+    event_stream_free(user_data);
+}
+
+/* The 101 answer is on the wire: take the connection from libsoup's HTTP side
+ * and speak websocket on it (what soup_server_add_websocket_handler() does,
+ * but with our own authentication before the upgrade). */
+static void
+on_upgrade_written(SoupServerMessage *msg, gpointer user_data)
+{
+    EventStream *stream = user_data;
+    g_autoptr(GIOStream) io = soup_server_message_steal_connection(msg);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) hello = NULL;
+
+    g_signal_handlers_disconnect_by_data(msg, stream);
+    g_clear_object(&stream->msg);
+    stream->ws = soup_websocket_connection_new(io, soup_server_message_get_uri(msg),
+                                               SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+    /* The client has nothing to say on this stream: keep its frames small. */
+    soup_websocket_connection_set_max_incoming_payload_size(stream->ws, 4096);
+    soup_websocket_connection_set_keepalive_interval(stream->ws, EVENTS_PING_SECONDS);
+    g_signal_connect(stream->ws, "pong", G_CALLBACK(on_stream_pong), stream);
+    g_signal_connect(stream->ws, "closed", G_CALLBACK(on_stream_closed), stream);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "hello");
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, stream->actor->user);
+    json_builder_set_member_name(b, "admin");
+    json_builder_add_boolean_value(b, stream->actor->is_admin);
+    json_builder_end_object(b);
+    hello = json_builder_get_root(b);
+    event_stream_send(stream, hello);
+}
+
+static void
+on_upgrade_finished(SoupServerMessage *msg G_GNUC_UNUSED, gpointer user_data)
+{
+    /* The connection died before the upgrade was written. */
+    event_stream_free(user_data);
+}
+
+static void
+handle_events(Request *req)
+{
+    g_autoptr(GError) error = NULL;
+    EventStream *stream;
+
+    if (!soup_websocket_server_check_handshake(req->msg, NULL, NULL, NULL, &error)) {
+        g_autofree char *message =
+            g_strdup_printf("/1.0/events needs a websocket upgrade: %s", error->message);
+        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID, message);
+        return;
+    }
+    stream = g_new0(EventStream, 1);
+    stream->self = req->self;
+    stream->actor =
+        wirt_actor_new(req->actor->uid, req->actor->user, (const char *const *)req->actor->groups,
+                       NULL, NULL, req->actor->door);
+    stream->actor->is_admin = req->actor->is_admin;
+    stream->actor->is_member = req->actor->is_member;
+    stream->watch_id =
+        wirt_service_watch_add(req->self->service, req->actor, on_stream_event, stream, &error);
+    if (!stream->watch_id) {
+        event_stream_free(stream);
+        reply_error(req->msg, error);
+        return;
+    }
+    req->self->streams = g_list_prepend(req->self->streams, stream);
+    stream->msg = g_object_ref(req->msg);
+    soup_websocket_server_process_handshake(req->msg, NULL, NULL, NULL, NULL);
+    g_signal_connect(req->msg, "wrote-informational", G_CALLBACK(on_upgrade_written), stream);
+    g_signal_connect(req->msg, "finished", G_CALLBACK(on_upgrade_finished), stream);
+}
+
 /* The route table: every route the server has. `wirtd --print-routes` prints
  * it and tests/integration walks it as an outsider and as another user. */
 static const Route routes[] = {
@@ -457,6 +624,7 @@ static const Route routes[] = {
     {{"GET", "/1.0/nodes", WIRT_ACTION_VIEW_HOSTS, NULL}, handle_nodes},
     {{"GET", "/1.0/quota", WIRT_ACTION_LAST, NULL}, handle_quota},
     {{"GET", "/1.0/history", WIRT_ACTION_VIEW, NULL}, handle_history},
+    {{"GET", "/1.0/events", WIRT_ACTION_LIST, NULL}, handle_events},
 };
 
 static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
@@ -675,6 +843,8 @@ wirt_http_free(WirtHttp *self)
 {
     if (!self)
         return;
+    while (self->streams)
+        event_stream_free(self->streams->data);
     soup_server_disconnect(self->server);
     g_clear_object(&self->server);
     if (self->socket_path)

@@ -33,8 +33,17 @@ struct _WirtService {
     GHashTable *reserved;       /* owner -> WirtUsage*: creates in flight */
     GHashTable *reserved_names; /* "owner/name" of creates in flight */
     GList *stop_waits;          /* Op*: graceful stops waiting for shutoff */
+    GPtrArray *watches;         /* Watch*: live event subscribers */
+    guint next_watch_id;
     guint listener_id;
 };
+
+typedef struct {
+    guint id;
+    WirtActor *actor;
+    WirtServiceEventFunc func;
+    gpointer user_data;
+} Watch;
 
 typedef struct {
     WirtService *service;
@@ -243,6 +252,7 @@ wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door, GErro
 /* ------------------------------------------------------------ construction */
 
 static void on_vm_changed(WirtVmChange change, WirtVm *vm, gpointer user_data);
+static void watch_free(gpointer data);
 
 /**
  * wirt_service_new:
@@ -265,6 +275,7 @@ wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error)
     service->audit = g_steal_pointer(&audit);
     service->reserved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     service->reserved_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    service->watches = g_ptr_array_new_with_free_func(watch_free);
     service->listener_id = wirt_hosts_add_listener(hosts, on_vm_changed, service);
     return service;
 }
@@ -288,6 +299,7 @@ wirt_service_free(WirtService *service)
         g_object_unref(task);
     }
     wirt_hosts_remove_listener(service->hosts, service->listener_id);
+    g_ptr_array_unref(service->watches);
     wirt_audit_free(service->audit);
     g_hash_table_unref(service->reserved);
     g_hash_table_unref(service->reserved_names);
@@ -595,9 +607,91 @@ stop_wait(GTask *task, WirtVm *vm)
 }
 
 static void
+watch_free(gpointer data)
+{
+    Watch *watch = data;
+
+    wirt_actor_free(watch->actor);
+    g_free(watch);
+}
+
+/**
+ * wirt_service_watch_add:
+ * @actor: who watches; copied
+ * @func: called for each change @actor may see
+ * Returns: a non-zero id for wirt_service_watch_remove(), or 0 with @error set
+ * (DENIED for outsiders, CONFLICT past the per-user limit).
+ */
+guint
+wirt_service_watch_add(WirtService *service, const WirtActor *actor, WirtServiceEventFunc func,
+                       gpointer user_data, GError **error)
+{
+    Watch *watch;
+    guint mine = 0;
+
+    if (!wirt_policy_check(service->config, actor, WIRT_ACTION_LIST, NULL, NULL, error))
+        return 0;
+    for (guint i = 0; i < service->watches->len; i++)
+        if (((Watch *)g_ptr_array_index(service->watches, i))->actor->uid == actor->uid)
+            mine++;
+    if (mine >= WIRT_SERVICE_WATCHES_PER_USER) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                    "events: %s already has %u event streams open (the limit)", actor->user, mine);
+        return 0;
+    }
+    watch = g_new0(Watch, 1);
+    watch->id = ++service->next_watch_id;
+    watch->actor = actor_copy(actor);
+    watch->func = func;
+    watch->user_data = user_data;
+    g_ptr_array_add(service->watches, watch);
+    return watch->id;
+}
+
+/**
+ * wirt_service_watch_remove:
+ * @id: an id from wirt_service_watch_add(); unknown ids are ignored
+ */
+void
+wirt_service_watch_remove(WirtService *service, guint id)
+{
+    for (guint i = 0; i < service->watches->len; i++) {
+        if (((Watch *)g_ptr_array_index(service->watches, i))->id == id) {
+            g_ptr_array_remove_index(service->watches, i);
+            return;
+        }
+    }
+}
+
+static void
+notify_watches(WirtService *service, WirtVmChange change, WirtVm *vm)
+{
+    /* A callback may remove watches (a client that went away): walk a snapshot
+     * of the ids and look each one up again. */
+    g_autoptr(GArray) ids = g_array_sized_new(FALSE, FALSE, sizeof(guint), service->watches->len);
+
+    for (guint i = 0; i < service->watches->len; i++)
+        g_array_append_val(ids, ((Watch *)g_ptr_array_index(service->watches, i))->id);
+    for (guint i = 0; i < ids->len; i++) {
+        guint id = g_array_index(ids, guint, i);
+        for (guint j = 0; j < service->watches->len; j++) {
+            Watch *watch = g_ptr_array_index(service->watches, j);
+            if (watch->id != id)
+                continue;
+            if (wirt_policy_decide(service->config, watch->actor, WIRT_ACTION_VIEW, vm->owner,
+                                   NULL) == WIRT_POLICY_ALLOW)
+                watch->func(change, vm, watch->user_data);
+            break;
+        }
+    }
+}
+
+static void
 on_vm_changed(WirtVmChange change, WirtVm *vm, gpointer user_data)
 {
     WirtService *service = user_data;
+
+    notify_watches(service, change, vm);
 
     for (GList *l = service->stop_waits; l;) {
         Op *op = l->data;

@@ -55,6 +55,15 @@ void wirt_service_adopt_async(WirtService *service, const WirtActor *actor, cons
 /* Finishes any of the three above: (transfer full) the VM after the action. */
 WirtVm *wirt_service_finish(GAsyncResult *result, GError **error);
 
+/* Live events: @func is called on the main loop for each change of a VM that
+ * @actor may see (the same policy decision as viewing it, taken per event).
+ * CONFLICT when the actor already holds WIRT_SERVICE_WATCHES_PER_USER. */
+#define WIRT_SERVICE_WATCHES_PER_USER 16
+typedef void (*WirtServiceEventFunc)(WirtVmChange change, WirtVm *vm, gpointer user_data);
+guint wirt_service_watch_add(WirtService *service, const WirtActor *actor,
+                             WirtServiceEventFunc func, gpointer user_data, GError **error);
+void wirt_service_watch_remove(WirtService *service, guint id);
+
 /* Read-only views, answered from the cache and the config. (transfer full) */
 JsonNode *wirt_service_whoami(WirtService *service, const WirtActor *actor);
 JsonNode *wirt_service_pools(WirtService *service, const WirtActor *actor, GError **error);

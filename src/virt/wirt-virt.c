@@ -486,6 +486,9 @@ static void
 cache_put(WirtHost *host, WirtVm *vm)
 {
     WirtVm *old = g_hash_table_lookup(host->vms, vm->uuid);
+    /* The service's fresh snapshot and the event that follows often say the
+     * same: tell listeners (and event streams) only about real changes. */
+    gboolean changed = !old || !wirt_vm_equal(old, vm);
 
     if (old)
         index_remove(host->hosts, old);
@@ -493,7 +496,8 @@ cache_put(WirtHost *host, WirtVm *vm)
      * frees the old value, whose uuid the old key was. */
     g_hash_table_replace(host->vms, vm->uuid, vm);
     index_add(host->hosts, vm);
-    hosts_notify(host->hosts, WIRT_VM_CHANGE_UPDATED, vm);
+    if (changed)
+        hosts_notify(host->hosts, WIRT_VM_CHANGE_UPDATED, vm);
 }
 
 static void
