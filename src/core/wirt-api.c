@@ -51,6 +51,109 @@ wirt_api_vm_to_json(const WirtVm *vm)
 }
 
 /**
+ * wirt_api_append_json_string:
+ * @out: where to append
+ * @value: (nullable): the string; %NULL appends null
+ *
+ * Appends @value as a JSON string: quotes, backslashes and control characters
+ * escaped, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON.
+ */
+void
+wirt_api_append_json_string(GString *out, const char *value)
+{
+    const char *p = value;
+
+    if (!value) {
+        g_string_append(out, "null");
+        return;
+    }
+    g_string_append_c(out, '"');
+    while (*p) {
+        const char *end = NULL;
+        gunichar c;
+        const char *run = p;
+
+        /* Plain printable ASCII goes through in one piece. */
+        while ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            g_string_append_len(out, run, p - run);
+        if (!*p)
+            break;
+        c = g_utf8_get_char_validated(p, -1);
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            g_string_append(out, "\ufffd");
+            p++;
+            continue;
+        }
+        end = g_utf8_next_char(p);
+        switch (c) {
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        case '\t':
+            g_string_append(out, "\\t");
+            break;
+        case '\r':
+            g_string_append(out, "\\r");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                g_string_append_printf(out, "\\u%04x", c);
+            else
+                g_string_append_len(out, p, end - p);
+            break;
+        }
+        p = end;
+    }
+    g_string_append_c(out, '"');
+}
+
+static void
+append_member(GString *out, const char *key, const char *value, gboolean first)
+{
+    g_string_append(out, first ? "{\"" : ",\"");
+    g_string_append(out, key);
+    g_string_append(out, "\":");
+    wirt_api_append_json_string(out, value);
+}
+
+/**
+ * wirt_api_vm_append_json:
+ * @out: where to append
+ * @vm: the VM
+ *
+ * Appends the VM object of docs/api.md as compact JSON; the same members and
+ * values as wirt_api_vm_to_json() (tests/unit/test-history.c checks it).
+ */
+void
+wirt_api_vm_append_json(GString *out, const WirtVm *vm)
+{
+    append_member(out, "name", vm->name, TRUE);
+    append_member(out, "owner", vm->owner, FALSE);
+    append_member(out, "domain", vm->domain, FALSE);
+    append_member(out, "uuid", vm->uuid, FALSE);
+    append_member(out, "state", wirt_vm_state_to_string(vm->state), FALSE);
+    g_string_append_printf(out, ",\"memory_mib\":%" G_GUINT64_FORMAT ",\"vcpus\":%u",
+                           vm->memory_mib, vm->vcpus);
+    g_string_append_printf(out, ",\"autostart\":%s,\"persistent\":%s",
+                           vm->autostart ? "true" : "false", vm->persistent ? "true" : "false");
+    append_member(out, "pool", vm->pool, FALSE);
+    append_member(out, "node", vm->node, FALSE);
+    append_member(out, "created", vm->created, FALSE);
+    append_member(out, "created_by", vm->created_by, FALSE);
+    append_member(out, "door", vm->door, FALSE);
+    g_string_append_c(out, '}');
+}
+
+/**
  * wirt_api_usage_to_json:
  * Returns: (transfer full): {"vms":…,"vcpus":…,"memory_mib":…}
  */

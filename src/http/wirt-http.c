@@ -243,18 +243,28 @@ handle_vms_list(Request *req)
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) vms =
         wirt_service_list_vms(req->self->service, req->actor, query_get(req, "owner"), &error);
-    g_autoptr(JsonArray) array = NULL;
-    g_autoptr(JsonNode) node = NULL;
+    GString *out;
+    gsize len;
 
     if (!vms) {
         reply_error(req->msg, error);
         return;
     }
-    array = json_array_sized_new(vms->len);
-    for (guint i = 0; i < vms->len; i++)
-        json_array_add_element(array, wirt_api_vm_to_json(g_ptr_array_index(vms, i)));
-    node = json_node_init_array(json_node_alloc(), array);
-    reply_json(req->msg, SOUP_STATUS_OK, node);
+    /* Written straight into one buffer, one VM per line: a json-glib tree for
+     * 1,000 VMs cost ~8 ms to build, print and free (docs/benchmarks.md). */
+    out = g_string_sized_new(64 + vms->len * 420);
+    g_string_append_c(out, '[');
+    for (guint i = 0; i < vms->len; i++) {
+        g_string_append(out, i ? ",\n" : "\n");
+        wirt_api_vm_append_json(out, g_ptr_array_index(vms, i));
+    }
+    g_string_append(out, "\n]\n");
+    len = out->len;
+    soup_server_message_set_status(req->msg, SOUP_STATUS_OK, NULL);
+    soup_message_headers_replace(soup_server_message_get_response_headers(req->msg),
+                                 "Cache-Control", "no-store");
+    soup_server_message_set_response(req->msg, "application/json", SOUP_MEMORY_TAKE,
+                                     g_string_free(out, FALSE), len);
 }
 
 static void

@@ -73,6 +73,44 @@ test_parse_object(void)
     g_assert_error(e3, WIRT_ERROR, WIRT_ERROR_INVALID);
 }
 
+static void
+test_vm_fast_json(void)
+{
+    WirtVm vm = {.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f",
+                 .domain = "al\"ice.web",
+                 .owner = "al\"ice",
+                 .name = "web",
+                 .state = WIRT_VM_STATE_PAUSED,
+                 .memory_mib = 512,
+                 .vcpus = 2,
+                 .autostart = TRUE,
+                 .persistent = TRUE,
+                 .pool = "default",
+                 .node = "h\\v1\n\t\x01"
+                         "caf\xc3\xa9",
+                 .created = NULL,
+                 .created_by = "alice",
+                 .door = "cli"};
+    g_autoptr(GString) fast = g_string_new(NULL);
+    g_autoptr(JsonNode) tree = wirt_api_vm_to_json(&vm);
+    g_autofree char *tree_text = json_to_string(tree, FALSE);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autofree char *reparsed = NULL;
+    g_autoptr(GString) bad = g_string_new(NULL);
+
+    wirt_api_vm_append_json(fast, &vm);
+    /* Valid JSON, and the same members and values as the json-glib tree. */
+    g_assert_true(json_parser_load_from_data(parser, fast->str, -1, NULL));
+    reparsed = json_to_string(json_parser_get_root(parser), FALSE);
+    g_assert_cmpstr(reparsed, ==, tree_text);
+
+    wirt_api_append_json_string(bad, "a\xff"
+                                     "b");
+    g_assert_cmpstr(bad->str, ==,
+                    "\"a\xef\xbf\xbd"
+                    "b\"");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,5 +119,6 @@ main(int argc, char **argv)
     g_test_add_func("/history/bad-lines", test_bad_lines);
     g_test_add_func("/api/error-body", test_error_body);
     g_test_add_func("/api/parse-object", test_parse_object);
+    g_test_add_func("/api/vm-fast-json", test_vm_fast_json);
     return g_test_run();
 }
