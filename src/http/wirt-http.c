@@ -7,6 +7,7 @@
  * learns nothing, not even which routes exist.
  */
 #include "wirt-http.h"
+#include "wirt-http-private.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
@@ -44,25 +45,10 @@ typedef struct {
     guint unacked;
 } EventStream;
 
-typedef struct {
-    WirtHttp *self;
-    SoupServerMessage *msg;
-    const WirtActor *actor;
-    const char *name; /* {name} from the path, or NULL */
-    GHashTable *query;
-} Request;
-
-typedef void (*Handler)(Request *req);
-
-typedef struct {
-    WirtHttpRouteInfo info;
-    Handler handler;
-} Route;
-
 /* ---------------------------------------------------------------- replies */
 
-static void
-reply_json(SoupServerMessage *msg, guint status, JsonNode *node)
+void
+wirt_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *node)
 {
     g_autofree char *text = wirt_api_to_string(node, TRUE);
     gsize len = strlen(text);
@@ -74,36 +60,37 @@ reply_json(SoupServerMessage *msg, guint status, JsonNode *node)
                                      g_steal_pointer(&text), len);
 }
 
-static void
-reply_error(SoupServerMessage *msg, const GError *error)
+void
+wirt_http_reply_error(SoupServerMessage *msg, const GError *error)
 {
     g_autoptr(JsonNode) node = wirt_api_error_to_json(error);
     WirtError code = error->domain == WIRT_ERROR ? (WirtError)error->code : WIRT_ERROR_FAILED;
 
-    reply_json(msg, wirt_error_http_status(code), node);
+    wirt_http_reply_json(msg, wirt_error_http_status(code), node);
 }
 
-static void
-reply_error_status(SoupServerMessage *msg, guint status, WirtError code, const char *message)
+void
+wirt_http_reply_error_status(SoupServerMessage *msg, guint status, WirtError code,
+                             const char *message)
 {
     g_autoptr(GError) error = g_error_new_literal(WIRT_ERROR, code, message);
     g_autoptr(JsonNode) node = wirt_api_error_to_json(error);
     JsonObject *err = json_object_get_object_member(json_node_get_object(node), "error");
 
     json_object_set_int_member(err, "status", status);
-    reply_json(msg, status, node);
+    wirt_http_reply_json(msg, status, node);
 }
 
-static void
-reply_vm(SoupServerMessage *msg, guint status, const WirtVm *vm)
+void
+wirt_http_reply_vm(SoupServerMessage *msg, guint status, const WirtVm *vm)
 {
     g_autoptr(JsonNode) node = wirt_api_vm_to_json(vm);
 
-    reply_json(msg, status, node);
+    wirt_http_reply_json(msg, status, node);
 }
 
-static void
-on_vm_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+void
+wirt_http_on_vm_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
 {
     g_autoptr(SoupServerMessage) msg = user_data;
     g_autoptr(GError) error = NULL;
@@ -111,15 +98,15 @@ on_vm_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
     guint status = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(msg), "wirt-status"));
 
     if (vm)
-        reply_vm(msg, status ? status : SOUP_STATUS_OK, vm);
+        wirt_http_reply_vm(msg, status ? status : SOUP_STATUS_OK, vm);
     else
-        reply_error(msg, error);
+        wirt_http_reply_error(msg, error);
     soup_server_message_unpause(msg);
 }
 
 /* Pauses @msg until the service completes; returns the callback's user_data. */
-static gpointer
-pause_for(SoupServerMessage *msg, guint success_status)
+gpointer
+wirt_http_pause_for(SoupServerMessage *msg, guint success_status)
 {
     g_object_set_data(G_OBJECT(msg), "wirt-status", GUINT_TO_POINTER(success_status));
     soup_server_message_pause(msg);
@@ -128,8 +115,8 @@ pause_for(SoupServerMessage *msg, guint success_status)
 
 /* ----------------------------------------------------------------- bodies */
 
-static JsonObject *
-read_body(Request *req, const char *const *allowed, GError **error)
+JsonObject *
+wirt_http_read_body(WirtHttpRequest *req, const char *const *allowed, GError **error)
 {
     SoupMessageBody *body = soup_server_message_get_request_body(req->msg);
     g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
@@ -158,9 +145,9 @@ read_body(Request *req, const char *const *allowed, GError **error)
     return g_steal_pointer(&obj);
 }
 
-static gboolean
-get_string_member(JsonObject *obj, const char *key, gboolean required, const char **out,
-                  GError **error)
+gboolean
+wirt_http_get_string_member(JsonObject *obj, const char *key, gboolean required, const char **out,
+                            GError **error)
 {
     JsonNode *node = json_object_get_member(obj, key);
 
@@ -180,9 +167,9 @@ get_string_member(JsonObject *obj, const char *key, gboolean required, const cha
     return TRUE;
 }
 
-static gboolean
-get_int_member(JsonObject *obj, const char *key, gint64 min, gint64 max, gint64 *inout,
-               GError **error)
+gboolean
+wirt_http_get_int_member(JsonObject *obj, const char *key, gint64 min, gint64 max, gint64 *inout,
+                         GError **error)
 {
     JsonNode *node = json_object_get_member(obj, key);
 
@@ -200,9 +187,9 @@ get_int_member(JsonObject *obj, const char *key, gint64 min, gint64 max, gint64 
     return TRUE;
 }
 
-static gboolean
-get_bool_member(JsonObject *obj, const char *key, gboolean required, gboolean *inout,
-                GError **error)
+gboolean
+wirt_http_get_bool_member(JsonObject *obj, const char *key, gboolean required, gboolean *inout,
+                          GError **error)
 {
     JsonNode *node = json_object_get_member(obj, key);
 
@@ -221,8 +208,8 @@ get_bool_member(JsonObject *obj, const char *key, gboolean required, gboolean *i
     return TRUE;
 }
 
-static const char *
-query_get(Request *req, const char *key)
+const char *
+wirt_http_query(WirtHttpRequest *req, const char *key)
 {
     return req->query ? g_hash_table_lookup(req->query, key) : NULL;
 }
@@ -230,24 +217,24 @@ query_get(Request *req, const char *key)
 /* --------------------------------------------------------------- handlers */
 
 static void
-handle_root(Request *req)
+handle_root(WirtHttpRequest *req)
 {
     g_autoptr(JsonNode) node = wirt_service_whoami(req->self->service, req->actor);
 
-    reply_json(req->msg, SOUP_STATUS_OK, node);
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
 }
 
 static void
-handle_vms_list(Request *req)
+handle_vms_list(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) vms =
-        wirt_service_list_vms(req->self->service, req->actor, query_get(req, "owner"), &error);
+    g_autoptr(GPtrArray) vms = wirt_service_list_vms(req->self->service, req->actor,
+                                                     wirt_http_query(req, "owner"), &error);
     GString *out;
     gsize len;
 
     if (!vms) {
-        reply_error(req->msg, error);
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     /* Written straight into one buffer, one VM per line: a json-glib tree for
@@ -268,23 +255,23 @@ handle_vms_list(Request *req)
 }
 
 static void
-handle_vms_create(Request *req)
+handle_vms_create(WirtHttpRequest *req)
 {
     static const char *const allowed[] = {"name", "memory_mib", "vcpus", "pool",
                                           "node", "owner",      NULL};
     g_autoptr(GError) error = NULL;
-    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
     const char *name = NULL, *pool = NULL, *node = NULL, *owner = NULL;
     gint64 memory = 0, vcpus = 0;
     g_auto(WirtVmSpec) spec = {0};
 
-    if (!body || !get_string_member(body, "name", TRUE, &name, &error) ||
-        !get_string_member(body, "pool", FALSE, &pool, &error) ||
-        !get_string_member(body, "node", FALSE, &node, &error) ||
-        !get_string_member(body, "owner", FALSE, &owner, &error) ||
-        !get_int_member(body, "memory_mib", 1, G_MAXUINT32, &memory, &error) ||
-        !get_int_member(body, "vcpus", 1, 4096, &vcpus, &error)) {
-        reply_error(req->msg, error);
+    if (!body || !wirt_http_get_string_member(body, "name", TRUE, &name, &error) ||
+        !wirt_http_get_string_member(body, "pool", FALSE, &pool, &error) ||
+        !wirt_http_get_string_member(body, "node", FALSE, &node, &error) ||
+        !wirt_http_get_string_member(body, "owner", FALSE, &owner, &error) ||
+        !wirt_http_get_int_member(body, "memory_mib", 1, G_MAXUINT32, &memory, &error) ||
+        !wirt_http_get_int_member(body, "vcpus", 1, 4096, &vcpus, &error)) {
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     spec.name = g_strdup(name);
@@ -293,53 +280,54 @@ handle_vms_create(Request *req)
     spec.node = g_strdup(node);
     spec.memory_mib = (guint64)memory;
     spec.vcpus = (guint)vcpus;
-    wirt_service_create_async(req->self->service, req->actor, &spec, on_vm_done,
-                              pause_for(req->msg, SOUP_STATUS_CREATED));
+    wirt_service_create_async(req->self->service, req->actor, &spec, wirt_http_on_vm_done,
+                              wirt_http_pause_for(req->msg, SOUP_STATUS_CREATED));
 }
 
 static void
-handle_vm_get(Request *req)
+handle_vm_get(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(WirtVm) vm = wirt_service_get_vm(req->self->service, req->actor,
-                                               query_get(req, "owner"), req->name, &error);
+                                               wirt_http_query(req, "owner"), req->name, &error);
 
     if (vm)
-        reply_vm(req->msg, SOUP_STATUS_OK, vm);
+        wirt_http_reply_vm(req->msg, SOUP_STATUS_OK, vm);
     else
-        reply_error(req->msg, error);
+        wirt_http_reply_error(req->msg, error);
 }
 
 static void
-run_action(Request *req, WirtAction action, const WirtActionParams *params)
+run_action(WirtHttpRequest *req, WirtAction action, const WirtActionParams *params)
 {
-    wirt_service_vm_action_async(req->self->service, req->actor, query_get(req, "owner"), req->name,
-                                 action, params, on_vm_done, pause_for(req->msg, SOUP_STATUS_OK));
+    wirt_service_vm_action_async(req->self->service, req->actor, wirt_http_query(req, "owner"),
+                                 req->name, action, params, wirt_http_on_vm_done,
+                                 wirt_http_pause_for(req->msg, SOUP_STATUS_OK));
 }
 
 static void
-handle_vm_delete(Request *req)
+handle_vm_delete(WirtHttpRequest *req)
 {
     run_action(req, WIRT_ACTION_DELETE, NULL);
 }
 
 static void
-handle_state_get(Request *req)
+handle_state_get(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(WirtVm) vm = wirt_service_get_vm(req->self->service, req->actor,
-                                               query_get(req, "owner"), req->name, &error);
+                                               wirt_http_query(req, "owner"), req->name, &error);
     g_autoptr(JsonObject) obj = NULL;
     g_autoptr(JsonNode) node = NULL;
 
     if (!vm) {
-        reply_error(req->msg, error);
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     obj = json_object_new();
     json_object_set_string_member(obj, "state", wirt_vm_state_to_string(vm->state));
     node = json_node_init_object(json_node_alloc(), obj);
-    reply_json(req->msg, SOUP_STATUS_OK, node);
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
 }
 
 static const WirtAction state_actions[] = {
@@ -348,28 +336,29 @@ static const WirtAction state_actions[] = {
 };
 
 static void
-handle_state_put(Request *req)
+handle_state_put(WirtHttpRequest *req)
 {
     static const char *const allowed[] = {"action", "force", "timeout", NULL};
     g_autoptr(GError) error = NULL;
-    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
     const char *action_name = NULL;
     WirtActionParams params = {FALSE, -1, FALSE};
     gint64 timeout = -1;
     WirtAction action = WIRT_ACTION_LAST;
 
-    if (!body || !get_string_member(body, "action", TRUE, &action_name, &error) ||
-        !get_bool_member(body, "force", FALSE, &params.force, &error) ||
-        !get_int_member(body, "timeout", 0, 3600, &timeout, &error)) {
-        reply_error(req->msg, error);
+    if (!body || !wirt_http_get_string_member(body, "action", TRUE, &action_name, &error) ||
+        !wirt_http_get_bool_member(body, "force", FALSE, &params.force, &error) ||
+        !wirt_http_get_int_member(body, "timeout", 0, 3600, &timeout, &error)) {
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     for (gsize i = 0; i < G_N_ELEMENTS(state_actions); i++)
         if (g_str_equal(action_name, wirt_action_to_string(state_actions[i])))
             action = state_actions[i];
     if (action == WIRT_ACTION_LAST) {
-        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
-                           "action must be one of start, stop, destroy, reboot, suspend, resume");
+        wirt_http_reply_error_status(
+            req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+            "action must be one of start, stop, destroy, reboot, suspend, resume");
         return;
     }
     params.timeout = (gint)timeout;
@@ -377,92 +366,93 @@ handle_state_put(Request *req)
 }
 
 static void
-handle_autostart_put(Request *req)
+handle_autostart_put(WirtHttpRequest *req)
 {
     static const char *const allowed[] = {"enabled", NULL};
     g_autoptr(GError) error = NULL;
-    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
     WirtActionParams params = {FALSE, -1, TRUE};
 
-    if (!body || !get_bool_member(body, "enabled", TRUE, &params.enable, &error)) {
-        reply_error(req->msg, error);
+    if (!body || !wirt_http_get_bool_member(body, "enabled", TRUE, &params.enable, &error)) {
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     run_action(req, WIRT_ACTION_AUTOSTART, &params);
 }
 
 static void
-handle_adopt(Request *req)
+handle_adopt(WirtHttpRequest *req)
 {
     static const char *const allowed[] = {"domain", "owner", "name", "node", NULL};
     g_autoptr(GError) error = NULL;
-    g_autoptr(JsonObject) body = read_body(req, allowed, &error);
+    g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
     const char *domain = NULL, *owner = NULL, *name = NULL, *node = NULL;
 
-    if (!body || !get_string_member(body, "domain", TRUE, &domain, &error) ||
-        !get_string_member(body, "owner", TRUE, &owner, &error) ||
-        !get_string_member(body, "name", TRUE, &name, &error) ||
-        !get_string_member(body, "node", FALSE, &node, &error)) {
-        reply_error(req->msg, error);
+    if (!body || !wirt_http_get_string_member(body, "domain", TRUE, &domain, &error) ||
+        !wirt_http_get_string_member(body, "owner", TRUE, &owner, &error) ||
+        !wirt_http_get_string_member(body, "name", TRUE, &name, &error) ||
+        !wirt_http_get_string_member(body, "node", FALSE, &node, &error)) {
+        wirt_http_reply_error(req->msg, error);
         return;
     }
-    wirt_service_adopt_async(req->self->service, req->actor, node, domain, owner, name, on_vm_done,
-                             pause_for(req->msg, SOUP_STATUS_CREATED));
+    wirt_service_adopt_async(req->self->service, req->actor, node, domain, owner, name,
+                             wirt_http_on_vm_done,
+                             wirt_http_pause_for(req->msg, SOUP_STATUS_CREATED));
 }
 
-static void
-reply_node_or_error(SoupServerMessage *msg, JsonNode *node, const GError *error)
+void
+wirt_http_reply_node_or_error(SoupServerMessage *msg, JsonNode *node, const GError *error)
 {
     if (node)
-        reply_json(msg, SOUP_STATUS_OK, node);
+        wirt_http_reply_json(msg, SOUP_STATUS_OK, node);
     else
-        reply_error(msg, error);
+        wirt_http_reply_error(msg, error);
 }
 
 static void
-handle_pools(Request *req)
+handle_pools(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node = wirt_service_pools(req->self->service, req->actor, &error);
 
-    reply_node_or_error(req->msg, node, error);
+    wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
 static void
-handle_nodes(Request *req)
+handle_nodes(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node = wirt_service_nodes(req->self->service, req->actor, &error);
 
-    reply_node_or_error(req->msg, node, error);
+    wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
 static void
-handle_quota(Request *req)
+handle_quota(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node =
-        wirt_service_quota(req->self->service, req->actor, query_get(req, "user"), &error);
+        wirt_service_quota(req->self->service, req->actor, wirt_http_query(req, "user"), &error);
 
-    reply_node_or_error(req->msg, node, error);
+    wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
 static void
-handle_history(Request *req)
+handle_history(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node = NULL;
-    const char *limit_text = query_get(req, "limit");
+    const char *limit_text = wirt_http_query(req, "limit");
     guint64 limit = 0;
 
     if (limit_text && !g_ascii_string_to_unsigned(limit_text, 10, 1, 10000, &limit, NULL)) {
-        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
-                           "limit must be a whole number from 1 to 10000");
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                                     "limit must be a whole number from 1 to 10000");
         return;
     }
-    node = wirt_service_history(req->self->service, req->actor, query_get(req, "owner"),
-                                query_get(req, "vm"), (guint)limit, &error);
-    reply_node_or_error(req->msg, node, error);
+    node = wirt_service_history(req->self->service, req->actor, wirt_http_query(req, "owner"),
+                                wirt_http_query(req, "vm"), (guint)limit, &error);
+    wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
 /* ------------------------------------------------------------ /1.0/events */
@@ -582,7 +572,7 @@ on_upgrade_finished(SoupServerMessage *msg G_GNUC_UNUSED, gpointer user_data)
 }
 
 static void
-handle_events(Request *req)
+handle_events(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     EventStream *stream;
@@ -590,7 +580,8 @@ handle_events(Request *req)
     if (!soup_websocket_server_check_handshake(req->msg, NULL, NULL, NULL, &error)) {
         g_autofree char *message =
             g_strdup_printf("/1.0/events needs a websocket upgrade: %s", error->message);
-        reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID, message);
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                                     message);
         return;
     }
     stream = g_new0(EventStream, 1);
@@ -604,7 +595,7 @@ handle_events(Request *req)
         wirt_service_watch_add(req->self->service, req->actor, on_stream_event, stream, &error);
     if (!stream->watch_id) {
         event_stream_free(stream);
-        reply_error(req->msg, error);
+        wirt_http_reply_error(req->msg, error);
         return;
     }
     req->self->streams = g_list_prepend(req->self->streams, stream);
@@ -616,7 +607,7 @@ handle_events(Request *req)
 
 /* The route table: every route the server has. `wirtd --print-routes` prints
  * it and tests/integration walks it as an outsider and as another user. */
-static const Route routes[] = {
+static const WirtHttpRoute routes[] = {
     {{"GET", "/1.0", WIRT_ACTION_LAST, NULL}, handle_root},
     {{"GET", "/1.0/vms", WIRT_ACTION_LIST, NULL}, handle_vms_list},
     {{"POST", "/1.0/vms", WIRT_ACTION_CREATE, "{\"name\":\"walk\"}"}, handle_vms_create},
@@ -639,6 +630,26 @@ static const Route routes[] = {
 
 static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
 
+/* Every route of every module, in order: /1.0 first, then seed 001's /virt. */
+static GPtrArray *
+all_routes(void)
+{
+    static GPtrArray *all;
+
+    if (!all) {
+        const WirtHttpRoute *virt;
+        gsize n = 0;
+
+        all = g_ptr_array_new();
+        for (gsize i = 0; i < G_N_ELEMENTS(routes); i++)
+            g_ptr_array_add(all, (gpointer)&routes[i]);
+        virt = wirt_http_virt_routes(&n);
+        for (gsize i = 0; i < n; i++)
+            g_ptr_array_add(all, (gpointer)&virt[i]);
+    }
+    return all;
+}
+
 /**
  * wirt_http_route_table:
  * @out_n: (out): the number of routes
@@ -647,34 +658,45 @@ static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", N
 const WirtHttpRouteInfo *
 wirt_http_route_table(gsize *out_n)
 {
-    static WirtHttpRouteInfo infos[G_N_ELEMENTS(routes)];
+    static WirtHttpRouteInfo *infos;
+    GPtrArray *all = all_routes();
 
-    for (gsize i = 0; i < G_N_ELEMENTS(routes); i++)
-        infos[i] = routes[i].info;
-    *out_n = G_N_ELEMENTS(routes);
+    if (!infos) {
+        infos = g_new0(WirtHttpRouteInfo, all->len);
+        for (guint i = 0; i < all->len; i++)
+            infos[i] = ((const WirtHttpRoute *)g_ptr_array_index(all, i))->info;
+    }
+    *out_n = all->len;
     return infos;
 }
 
-/* "/1.0/vms/{name}/state" against "/1.0/vms/web/state": sets *out_name. */
+/* "/1.0/vms/{name}/state" against "/1.0/vms/web/state": fills the captures
+ * ({owner}, {name}, {command}) of @req; a capture never matches an empty segment. */
 static gboolean
-match_pattern(const char *pattern, char **parts, const char **out_name)
+match_pattern(const char *pattern, char **parts, WirtHttpRequest *req)
 {
     g_auto(GStrv) want = g_strsplit(pattern, "/", -1);
-    const char *name = NULL;
+    const char *owner = NULL, *name = NULL, *command = NULL;
     guint i;
 
     for (i = 0; want[i] && parts[i]; i++) {
-        if (g_str_equal(want[i], "{name}")) {
+        const char **capture = g_str_equal(want[i], "{owner}")     ? &owner
+                               : g_str_equal(want[i], "{name}")    ? &name
+                               : g_str_equal(want[i], "{command}") ? &command
+                                                                   : NULL;
+        if (capture) {
             if (!*parts[i])
                 return FALSE;
-            name = parts[i];
+            *capture = parts[i];
         } else if (!g_str_equal(want[i], parts[i])) {
             return FALSE;
         }
     }
     if (want[i] || parts[i])
         return FALSE;
-    *out_name = name;
+    req->owner = owner;
+    req->name = name;
+    req->command = command;
     return TRUE;
 }
 
@@ -711,7 +733,7 @@ handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char 
 
     if (!peer_uid(msg, &uid, &error) ||
         !(actor = wirt_service_actor_for_uid(self->service, uid, WIRT_DOOR_CLI, &error))) {
-        reply_error(msg, error);
+        wirt_http_reply_error(msg, error);
         return;
     }
     if (query) {
@@ -722,34 +744,35 @@ handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char 
             if (!g_strv_contains(known_query_keys, key)) {
                 g_autofree char *message =
                     g_strdup_printf("unknown query parameter '%s'", (const char *)key);
-                reply_error_status(msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID, message);
+                wirt_http_reply_error_status(msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                                             message);
                 return;
             }
         }
     }
     parts = g_strsplit(path, "/", -1);
-    for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
-        const char *name = NULL;
-        if (!match_pattern(routes[i].info.pattern, parts, &name))
+    for (guint i = 0; i < all_routes()->len; i++) {
+        const WirtHttpRoute *route = g_ptr_array_index(all_routes(), i);
+        WirtHttpRequest req = {self, self->service, msg, actor, NULL, NULL, NULL, query};
+
+        if (!match_pattern(route->info.pattern, parts, &req))
             continue;
-        if (!g_str_equal(routes[i].info.method, method)) {
-            g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", routes[i].info.method);
+        if (!g_str_equal(route->info.method, method)) {
+            g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", route->info.method);
             continue;
         }
-        {
-            Request req = {self, msg, actor, name, query};
-            routes[i].handler(&req);
-        }
+        route->handler(&req);
         return;
     }
     if (allow->len) {
         g_autofree char *message = g_strdup_printf("%s is not allowed on %s", method, path);
         soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
                                      allow->str);
-        reply_error_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, WIRT_ERROR_INVALID, message);
+        wirt_http_reply_error_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, WIRT_ERROR_INVALID,
+                                     message);
         return;
     }
-    reply_error_status(msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND, "no such route");
+    wirt_http_reply_error_status(msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND, "no such route");
 }
 
 /**
