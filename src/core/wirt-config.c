@@ -29,6 +29,11 @@ static const char *const vm_keys[] = {
     "default-memory-mib", "default-vcpus", "max-memory-mib", "max-vcpus", NULL,
 };
 static const char *const pool_keys[] = {"uris", NULL};
+static const char *const http_keys[] = {
+    "listen",     "tls-cert",    "tls-key",    "allow-plain-http", "auth",
+    "admin-auth", "pam-service", "token-file", "origins",          "xsl-stylesheet",
+    "fail-limit", "fail-window", "lockout",    "cache-seconds",    NULL,
+};
 static const char *const quota_keys[] = {"vms", "vcpus", "memory-mib", NULL};
 
 static const char *const mode_names[] = {
@@ -114,6 +119,16 @@ wirt_config_new_default(void)
     config->quota = (WirtQuota){10, 16, 16384};
     config->group_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     config->user_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    config->http.listen = g_new0(char *, 1);
+    config->http.auth = g_strsplit("pam", ",", -1);
+    config->http.admin_auth = g_strsplit("pam", ",", -1);
+    config->http.pam_service = g_strdup("wirt");
+    config->http.token_file = g_strdup("/var/lib/wirt/tokens");
+    config->http.origins = g_new0(char *, 1);
+    config->http.fail_limit = 5;
+    config->http.fail_window = 300;
+    config->http.lockout = 300;
+    config->http.cache_seconds = 60;
     return config;
 }
 
@@ -134,6 +149,15 @@ wirt_config_free(WirtConfig *config)
     g_clear_pointer(&config->pools, g_ptr_array_unref);
     g_clear_pointer(&config->group_quotas, g_hash_table_unref);
     g_clear_pointer(&config->user_quotas, g_hash_table_unref);
+    g_strfreev(config->http.listen);
+    g_free(config->http.tls_cert);
+    g_free(config->http.tls_key);
+    g_strfreev(config->http.auth);
+    g_strfreev(config->http.admin_auth);
+    g_free(config->http.pam_service);
+    g_free(config->http.token_file);
+    g_strfreev(config->http.origins);
+    g_free(config->http.xsl_stylesheet);
     g_free(config);
 }
 
@@ -362,6 +386,113 @@ load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
 }
 
 static gboolean
+get_list(GKeyFile *kf, const Source *src, const char *group, const char *key, GStrv *inout,
+         GError **error)
+{
+    g_auto(GStrv) list = NULL;
+    gsize n = 0;
+
+    if (!g_key_file_has_key(kf, group, key, NULL))
+        return TRUE;
+    list = g_key_file_get_string_list(kf, group, key, &n, NULL);
+    if (!list)
+        return fail_at(error, src, group, key, "%s: not a valid list", key);
+    for (gsize i = 0; i < n; i++) {
+        g_strstrip(list[i]);
+        if (!*list[i])
+            return fail_at(error, src, group, key, "%s: has an empty entry", key);
+    }
+    g_strfreev(*inout);
+    *inout = g_steal_pointer(&list);
+    return TRUE;
+}
+
+static gboolean
+is_loopback(const char *address)
+{
+    return g_str_has_prefix(address, "127.") || g_str_has_prefix(address, "[::1]:") ||
+           g_str_has_prefix(address, "localhost:");
+}
+
+static gboolean
+check_auth_methods(const Source *src, const char *key, const char *const *methods, GError **error)
+{
+    for (int i = 0; methods[i]; i++) {
+        const char *m = methods[i];
+        if (g_str_equal(m, "pam") || g_str_equal(m, "token"))
+            continue;
+        if (g_str_has_prefix(m, "file:") && g_path_is_absolute(m + 5))
+            continue;
+        return fail_at(error, src, "http", key, "%s: '%s' is not pam, token or file:/ABSOLUTE/PATH",
+                       key, m);
+    }
+    if (!methods[0])
+        return fail_at(error, src, "http", key, "%s: names no login method", key);
+    return TRUE;
+}
+
+static gboolean
+load_http(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
+{
+    const char *g = "http";
+    WirtHttpConfig *h = &config->http;
+    gint64 fail_limit = h->fail_limit, fail_window = h->fail_window, lockout = h->lockout;
+    gint64 cache_seconds = h->cache_seconds;
+    gboolean admin_auth_given = g_key_file_has_key(kf, g, "admin-auth", NULL);
+
+    if (!g_key_file_has_group(kf, g))
+        return TRUE;
+    if (!check_keys(kf, src, g, http_keys, error) ||
+        !get_list(kf, src, g, "listen", &h->listen, error) ||
+        !get_string(kf, src, g, "tls-cert", &h->tls_cert, FALSE, error) ||
+        !get_string(kf, src, g, "tls-key", &h->tls_key, FALSE, error) ||
+        !get_bool(kf, src, g, "allow-plain-http", &h->plain_http, error) ||
+        !get_list(kf, src, g, "auth", &h->auth, error) ||
+        !get_list(kf, src, g, "admin-auth", &h->admin_auth, error) ||
+        !get_string(kf, src, g, "pam-service", &h->pam_service, FALSE, error) ||
+        !get_string(kf, src, g, "token-file", &h->token_file, FALSE, error) ||
+        !get_list(kf, src, g, "origins", &h->origins, error) ||
+        !get_string(kf, src, g, "xsl-stylesheet", &h->xsl_stylesheet, FALSE, error) ||
+        !get_int(kf, src, g, "fail-limit", 1, 1000, &fail_limit, error) ||
+        !get_int(kf, src, g, "fail-window", 1, 86400, &fail_window, error) ||
+        !get_int(kf, src, g, "lockout", 1, 86400, &lockout, error) ||
+        !get_int(kf, src, g, "cache-seconds", 0, 3600, &cache_seconds, error))
+        return FALSE;
+    h->fail_limit = (guint)fail_limit;
+    h->fail_window = (guint)fail_window;
+    h->lockout = (guint)lockout;
+    h->cache_seconds = (guint)cache_seconds;
+    if (!admin_auth_given) {
+        g_strfreev(h->admin_auth);
+        h->admin_auth = g_strdupv(h->auth);
+    }
+    if (!check_auth_methods(src, "auth", (const char *const *)h->auth, error) ||
+        !check_auth_methods(src, "admin-auth", (const char *const *)h->admin_auth, error))
+        return FALSE;
+    if (!g_path_is_absolute(h->token_file))
+        return fail_at(error, src, g, "token-file", "token-file: '%s' is not an absolute path",
+                       h->token_file);
+    for (int i = 0; h->listen[i]; i++) {
+        const char *colon = strrchr(h->listen[i], ':');
+        guint64 port = 0;
+        if (!colon || colon == h->listen[i] ||
+            !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
+            return fail_at(error, src, g, "listen", "listen: '%s' is not HOST:PORT", h->listen[i]);
+        /* TLS unless the admin says otherwise in so many words, and then only
+         * where no one else can listen in. */
+        if (h->plain_http && !is_loopback(h->listen[i]))
+            return fail_at(error, src, g, "listen",
+                           "listen: '%s': plain HTTP is only allowed on loopback addresses",
+                           h->listen[i]);
+    }
+    if (h->listen[0] && !h->plain_http && (!h->tls_cert || !h->tls_key))
+        return fail_at(error, src, g, "listen",
+                       "listen: TCP needs tls-cert and tls-key (or allow-plain-http=true on "
+                       "loopback)");
+    return TRUE;
+}
+
+static gboolean
 load_pool(GKeyFile *kf, const Source *src, const char *group, const char *name, WirtConfig *config,
           GError **error)
 {
@@ -395,7 +526,7 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     for (int i = 0; groups[i]; i++) {
         const char *g = groups[i];
 
-        if (g_str_equal(g, "daemon") || g_str_equal(g, "vm"))
+        if (g_str_equal(g, "daemon") || g_str_equal(g, "vm") || g_str_equal(g, "http"))
             continue;
         if (g_str_equal(g, "quota")) {
             if (!get_quota(kf, src, g, &config->quota, error))
@@ -429,7 +560,7 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
                                 g_strdup(who), quota);
         } else {
             return fail_at(error, src, g, NULL,
-                           "unknown group [%s] (known: daemon, vm, pool NAME, quota, "
+                           "unknown group [%s] (known: daemon, vm, http, pool NAME, quota, "
                            "quota group:NAME, quota user:NAME)",
                            g);
         }
@@ -462,7 +593,7 @@ wirt_config_load_data(const char *data, gsize len, const char *path_for_messages
         return NULL;
     }
     if (!load_daemon(kf, &src, config, error) || !load_vm(kf, &src, config, error) ||
-        !load_groups(kf, &src, config, error))
+        !load_http(kf, &src, config, error) || !load_groups(kf, &src, config, error))
         return NULL;
     config->path = g_strdup(path_for_messages);
     return g_steal_pointer(&config);

@@ -29,6 +29,24 @@ typedef struct {
     GStrv uris; /* one or more libvirt URIs: the pool's hosts */
 } WirtPoolConfig;
 
+/* [http]: the API on TCP (issue 5). Off unless listen= names an address. */
+typedef struct {
+    GStrv listen;         /* "HOST:PORT" or "[V6]:PORT"; empty: no TCP listener */
+    char *tls_cert;       /* PEM certificate (chain) file */
+    char *tls_key;        /* PEM private key file */
+    gboolean plain_http;  /* allow-plain-http=true: no TLS, loopback addresses only */
+    GStrv auth;           /* users' login methods, in order: pam, file:PATH, token */
+    GStrv admin_auth;     /* admins' login methods (the admin realm) */
+    char *pam_service;    /* PAM service name (default "wirt") */
+    char *token_file;     /* where API tokens are kept, hashed */
+    GStrv origins;        /* websocket Origins allowed besides the server's own */
+    char *xsl_stylesheet; /* seed 001's /virt: optional <?xml-stylesheet?> href */
+    guint fail_limit;     /* failed logins per user or address before refusing */
+    guint fail_window;    /* seconds over which failures count */
+    guint lockout;        /* seconds a locked user or address is refused (429) */
+    guint cache_seconds;  /* how long verified credentials are remembered */
+} WirtHttpConfig;
+
 typedef struct {
     char *path; /* the file it came from, or NULL for built-in defaults */
     char *user_group;
@@ -47,6 +65,7 @@ typedef struct {
     WirtQuota quota;          /* the default for every user */
     GHashTable *group_quotas; /* group name -> WirtQuota* ([quota group:NAME]) */
     GHashTable *user_quotas;  /* user name -> WirtQuota* ([quota user:NAME]) */
+    WirtHttpConfig http;
 } WirtConfig;
 
 WirtConfig *wirt_config_new_default(void);

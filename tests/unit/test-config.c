@@ -109,6 +109,12 @@ static const struct {
     {"[daemon]\nstop-timeout=1\nstop-timeout=2\n", "t.conf:3: key 'stop-timeout' appears twice"},
     {"[vm]\nmax-vcpus=2\ndefault-vcpus=3\n", "t.conf:3: default-vcpus: '3' is not a whole"},
     {"[daemon\n", "t.conf:1: a group header must look like [name]"},
+    {"[http]\nlisten=0.0.0.0:8443\n", "t.conf:2: listen: TCP needs tls-cert and tls-key"},
+    {"[http]\nallow-plain-http=true\nlisten=0.0.0.0:8080\n",
+     "t.conf:3: listen: '0.0.0.0:8080': plain HTTP is only allowed on loopback"},
+    {"[http]\nlisten=localhost\n", "t.conf:2: listen: 'localhost' is not HOST:PORT"},
+    {"[http]\nauth=pam;kerberos\n", "t.conf:2: auth: 'kerberos' is not pam, token or file:"},
+    {"[http]\nadmin-auth=file:relative\n", "t.conf:2: admin-auth: 'file:relative' is not"},
 };
 
 static void
@@ -122,6 +128,33 @@ test_bad(gconstpointer data)
     g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
     if (!g_str_has_prefix(error->message, bad_cases[i].message))
         g_error("got '%s', expected it to start with '%s'", error->message, bad_cases[i].message);
+}
+
+static void
+test_http(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtConfig) off = load("", NULL);
+    g_autoptr(WirtConfig) c = load("[http]\n"
+                                   "listen=0.0.0.0:8443;[::]:8443\n"
+                                   "tls-cert=/etc/wirt/tls.crt\n"
+                                   "tls-key=/etc/wirt/tls.key\n"
+                                   "auth=pam;token\n"
+                                   "xsl-stylesheet=/static/virt.xsl\n"
+                                   "fail-limit=3\n",
+                                   &error);
+    g_autoptr(WirtConfig) plain =
+        load("[http]\nallow-plain-http=true\nlisten=127.0.0.1:8080\n", NULL);
+
+    g_assert_null(off->http.listen[0]); /* no TCP unless asked */
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->http.listen[1], ==, "[::]:8443");
+    g_assert_cmpstr(c->http.auth[1], ==, "token");
+    g_assert_cmpstr(c->http.admin_auth[1], ==, "token"); /* defaults to auth */
+    g_assert_cmpuint(c->http.fail_limit, ==, 3);
+    g_assert_cmpstr(c->http.pam_service, ==, "wirt");
+    g_assert_nonnull(plain);
+    g_assert_true(plain->http.plain_http);
 }
 
 static void
@@ -189,6 +222,7 @@ main(int argc, char **argv)
         g_test_add_data_func(path, GSIZE_TO_POINTER(i), test_bad);
     }
     g_test_add_func("/config/missing-file", test_missing_file);
+    g_test_add_func("/config/http", test_http);
     g_test_add_func("/quota/check", test_quota_check);
     g_test_add_func("/quota/usage", test_usage);
     return g_test_run();
