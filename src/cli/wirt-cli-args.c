@@ -26,6 +26,7 @@ typedef enum {
     OPT_NAME = 1 << 10,
     OPT_USER = 1 << 11,
     OPT_LIMIT = 1 << 12,
+    OPT_COUNT = 1 << 13,
 } OptBit;
 
 #define OPT_GLOBAL (OPT_SOCKET | OPT_FORMAT)
@@ -39,7 +40,7 @@ static const struct {
     {"memory", OPT_MEMORY, TRUE},    {"cpus", OPT_CPUS, TRUE},     {"pool", OPT_POOL, TRUE},
     {"node", OPT_NODE, TRUE},        {"force", OPT_FORCE, FALSE},  {"timeout", OPT_TIMEOUT, TRUE},
     {"disable", OPT_DISABLE, FALSE}, {"name", OPT_NAME, TRUE},     {"user", OPT_USER, TRUE},
-    {"limit", OPT_LIMIT, TRUE},
+    {"limit", OPT_LIMIT, TRUE},      {"count", OPT_COUNT, TRUE},
 };
 
 /* What NAME-like positional a command takes. */
@@ -109,6 +110,9 @@ static const CommandInfo command_table[] = {
      "  --limit N            the last N records (default: 100)\n"},
     {"whoami", WIRT_CLI_CMD_WHOAMI, POS_NONE, 0, "whoami",
      "show who wirtd thinks you are and how it is set up", NULL},
+    {"events", WIRT_CLI_CMD_EVENTS, POS_NONE, OPT_COUNT, "events [--count N]",
+     "print changes to the VMs you may see as they happen",
+     "  --count N            exit after N VM events (default: run until interrupted)\n"},
     {"help", WIRT_CLI_CMD_HELP, POS_TOPIC, 0, "help [COMMAND]", "show help", NULL},
 };
 
@@ -277,6 +281,10 @@ apply_option(WirtCliArgs *args, OptBit bit, const char *name, const char *value,
         break;
     case OPT_LIMIT:
         if (!parse_number(name, value, 1, 1000000, &args->limit, error))
+            return FALSE;
+        break;
+    case OPT_COUNT:
+        if (!parse_number(name, value, 1, WIRT_CLI_EVENTS_COUNT_MAX, &args->count, error))
             return FALSE;
         break;
     }

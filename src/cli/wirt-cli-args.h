@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 #define WIRT_CLI_DEFAULT_SOCKET "/run/wirt/wirtd.sock"
 /* The largest --memory we accept: 16 TiB, in MiB. wirtd applies the real limits. */
 #define WIRT_CLI_MEMORY_MAX_MIB (G_GUINT64_CONSTANT(16) * 1024 * 1024)
+/* The largest events --count: any bound will do, this one keeps it well inside a guint. */
+#define WIRT_CLI_EVENTS_COUNT_MAX G_GUINT64_CONSTANT(1000000000)
 
 typedef enum {
     WIRT_CLI_CMD_HELP,
@@ -29,6 +31,7 @@ typedef enum {
     WIRT_CLI_CMD_QUOTA,
     WIRT_CLI_CMD_HISTORY,
     WIRT_CLI_CMD_WHOAMI,
+    WIRT_CLI_CMD_EVENTS,
 } WirtCliCommand;
 
 typedef enum {
@@ -53,6 +56,7 @@ typedef struct {
     guint64 vcpus;      /* create --cpus; 0: not given */
     gint64 timeout;     /* stop --timeout; -1: not given */
     guint64 limit;      /* history --limit; 0: not given */
+    guint64 count;      /* events --count; 0: not given (until interrupted) */
     gboolean force;     /* stop --force */
     gboolean disable;   /* autostart --disable */
 } WirtCliArgs;

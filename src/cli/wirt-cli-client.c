@@ -6,7 +6,6 @@
 #include "wirt-cli-client.h"
 
 #include <gio/gunixsocketaddress.h>
-#include <libsoup/soup.h>
 #include <string.h>
 
 #include "core/wirt-api.h"
@@ -74,6 +73,14 @@ code_for_status(guint status)
     }
 }
 
+/* The error for an answer that carries nothing but its status. */
+static void
+set_status_error(guint status, GError **error)
+{
+    g_set_error(error, WIRT_ERROR, code_for_status(status), "wirtd answered HTTP %u %s", status,
+                soup_status_get_phrase(status) ? soup_status_get_phrase(status) : "");
+}
+
 /**
  * wirt_cli_client_parse_answer:
  * @status: the HTTP status wirtd answered
@@ -120,8 +127,7 @@ wirt_cli_client_parse_answer(guint status, const char *data, gsize len, GError *
             return NULL;
         }
     }
-    g_set_error(error, WIRT_ERROR, code_for_status(status), "wirtd answered HTTP %u %s", status,
-                soup_status_get_phrase(status) ? soup_status_get_phrase(status) : "");
+    set_status_error(status, error);
     return NULL;
 }
 
@@ -185,4 +191,85 @@ wirt_cli_client_send(WirtCliClient *client, const WirtCliRequest *request, GErro
     }
     data = g_bytes_get_data(answer, &len);
     return wirt_cli_client_parse_answer(soup_message_get_status(message), data, len, error);
+}
+
+static void
+on_websocket_connected(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    g_autoptr(GTask) task = user_data;
+    g_autoptr(GError) local = NULL;
+    SoupWebsocketConnection *ws =
+        soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &local);
+
+    if (ws)
+        g_task_return_pointer(task, ws, g_object_unref);
+    else
+        g_task_return_error(task, g_steal_pointer(&local));
+}
+
+/**
+ * wirt_cli_client_websocket_async:
+ * @client: a client; it must outlive the operation
+ * @path: the route to upgrade, e.g. "/1.0/events"
+ * @cancellable: (nullable): cancels the connection attempt
+ * @callback: called on the thread-default main context when the upgrade is done or failed
+ * @user_data: passed to @callback
+ *
+ * Opens a websocket (ws://localhost@path) to wirtd over the client's unix socket; finish
+ * with wirt_cli_client_websocket_finish().
+ */
+void
+wirt_cli_client_websocket_async(WirtCliClient *client, const char *path, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autofree char *url = g_strconcat("ws://localhost", path, NULL);
+    g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
+    SoupMessage *message = soup_message_new("GET", url);
+
+    g_task_set_source_tag(task, wirt_cli_client_websocket_async);
+    if (!message) {
+        g_task_return_new_error(task, WIRT_ERROR, WIRT_ERROR_INVALID,
+                                "cannot build a request for %s", path);
+        return;
+    }
+    /* The task keeps the message: when the upgrade is refused, its status is all that
+     * is left (libsoup reads no body for a failed handshake). */
+    g_task_set_task_data(task, message, g_object_unref);
+    soup_session_websocket_connect_async(client->session, message, NULL, NULL, G_PRIORITY_DEFAULT,
+                                         cancellable, on_websocket_connected,
+                                         g_steal_pointer(&task));
+}
+
+/**
+ * wirt_cli_client_websocket_finish:
+ * @client: the client given to wirt_cli_client_websocket_async()
+ * @result: the result passed to the callback
+ * @error: set to %G_IO_ERROR_CANCELLED when cancelled; to the code that belongs to the HTTP
+ * status when wirtd refused the upgrade; to %WIRT_ERROR_HOST_DOWN naming the socket when
+ * wirtd cannot be reached; else to %WIRT_ERROR_FAILED
+ * Returns: (transfer full) (nullable): the open websocket, or %NULL with @error set.
+ */
+SoupWebsocketConnection *
+wirt_cli_client_websocket_finish(WirtCliClient *client, GAsyncResult *result, GError **error)
+{
+    GTask *task = G_TASK(result);
+    SoupMessage *message = g_task_get_task_data(task);
+    guint status = message ? soup_message_get_status(message) : 0;
+    g_autoptr(GError) local = NULL;
+    SoupWebsocketConnection *ws = g_task_propagate_pointer(task, &local);
+
+    if (ws)
+        return ws;
+    if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED) || local->domain == WIRT_ERROR) {
+        g_propagate_error(error, g_steal_pointer(&local));
+    } else if (status >= 300) {
+        set_status_error(status, error);
+    } else if (status >= 100) {
+        /* 101 with a bad handshake, or a 2xx answer instead of the upgrade */
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED,
+                    "wirtd did not upgrade to a websocket (HTTP %u): %s", status, local->message);
+    } else {
+        set_transport_error(client, local, error);
+    }
+    return NULL;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "wirt-cli-request.h"
 
@@ -16,5 +17,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtCliClient, wirt_cli_client_free)
 JsonNode *wirt_cli_client_send(WirtCliClient *client, const WirtCliRequest *request,
                                GError **error);
 JsonNode *wirt_cli_client_parse_answer(guint status, const char *data, gsize len, GError **error);
+
+void wirt_cli_client_websocket_async(WirtCliClient *client, const char *path,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+SoupWebsocketConnection *wirt_cli_client_websocket_finish(WirtCliClient *client,
+                                                          GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -526,16 +526,17 @@ wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error)
     return TRUE;
 }
 
-/* "2026-11-23T23:10:01.123Z" -> "2026-11-23T23:10:01Z"; anything unparsable as it is. */
+/* The "time" member: "2026-11-23T23:10:01.123Z" -> "2026-11-23T23:10:01Z"; anything
+ * unparsable as it is. */
 static char *
-history_time(JsonObject *record)
+member_utc_time(JsonObject *object)
 {
-    const char *text = member_string(record, "time");
+    const char *text = member_string(object, "time");
     g_autoptr(GDateTime) time = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
     g_autoptr(GDateTime) utc = time ? g_date_time_to_utc(time) : NULL;
 
     if (!utc)
-        return member_text(record, "time");
+        return member_text(object, "time");
     return g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
 }
 
@@ -564,7 +565,7 @@ wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GSt
         JsonObject *record = json_array_get_object_element(array, i);
         JsonNode *ok = json_object_get_member(record, "ok");
         const char *failure = member_string(record, "error");
-        g_autofree char *time = history_time(record);
+        g_autofree char *time = member_utc_time(record);
         g_autofree char *actor = member_text(record, "actor");
         g_autofree char *door = member_text(record, "door");
         g_autofree char *vm = wirt_cli_format_vm_ref(member_string(record, "owner"),
@@ -585,5 +586,46 @@ wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GSt
         }
     }
     wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+/**
+ * wirt_cli_format_event:
+ * @event: (transfer none): a {"type":"vm",…} message of GET /1.0/events
+ * @user: (nullable): the caller, from the stream's hello or GET /1.0
+ * @admin: whether the caller is an admin
+ * @out: where to append one line "TIME  VM  STATE": TIME is UTC to the second; VM is
+ * OWNER/NAME for admins and for VMs that are not the caller's (as in wirt_cli_format_vms()),
+ * else NAME; STATE is the VM's state, or "removed". Fields are sanitized and separated by
+ * two spaces, not aligned (each line is printed as soon as its event arrives).
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @event has no "vm" object.
+ */
+gboolean
+wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString *out,
+                      GError **error)
+{
+    JsonObject *object =
+        event && JSON_NODE_HOLDS_OBJECT(event) ? json_node_get_object(event) : NULL;
+    JsonObject *vm = member_object(object, "vm");
+    const char *owner = member_string(vm, "owner");
+    gboolean qualify = admin || !owner || !user || !g_str_equal(owner, user);
+    g_autofree char *time = NULL;
+    g_autofree char *ref = NULL;
+    g_autofree char *state = NULL;
+    g_autofree char *line = NULL;
+
+    if (!vm)
+        return unexpected(error, "an event without a VM");
+    time = member_utc_time(object);
+    ref = wirt_cli_format_vm_ref(owner, member_string(vm, "name"), qualify);
+    if (g_strcmp0(member_string(object, "change"), "removed") == 0)
+        state = g_strdup("removed");
+    else
+        state = member_text(vm, "state");
+    line = g_strdup_printf("%s  %s  %s", time, ref, state);
+    {
+        g_autofree char *clean = wirt_cli_format_sanitize(line);
+        g_string_append_printf(out, "%s\n", clean);
+    }
     return TRUE;
 }

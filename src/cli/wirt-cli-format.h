@@ -26,5 +26,7 @@ gboolean wirt_cli_format_nodes(JsonNode *nodes, GString *out, GError **error);
 gboolean wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error);
 gboolean wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GString *out,
                                  GError **error);
+gboolean wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString *out,
+                               GError **error);
 
 G_END_DECLS

@@ -211,7 +211,8 @@ wirt_cli_request_whoami(void)
  * @args: (transfer none): a command line wirt_cli_args_parse() accepted
  *
  * Builds the one request that carries out the command. (A table listing also asks
- * wirt_cli_request_whoami() first, to know how to name VMs.)
+ * wirt_cli_request_whoami() first, to know how to name VMs.) For events it is the
+ * request that wirt_cli_events_run() upgrades to a websocket.
  * Returns: (transfer full) (nullable): the request, or %NULL for help and --version,
  * which need no server.
  */
@@ -260,6 +261,9 @@ wirt_cli_request_build(const WirtCliArgs *args)
         return history_request(args);
     case WIRT_CLI_CMD_WHOAMI:
         return wirt_cli_request_whoami();
+    case WIRT_CLI_CMD_EVENTS:
+        /* the websocket upgrade (wirt-cli-events.c), not a plain request */
+        return query_request("/events", NULL, NULL);
     }
     g_return_val_if_reached(NULL);
 }

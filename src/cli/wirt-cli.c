@@ -11,6 +11,7 @@
 #include "core/wirt-error.h"
 #include "wirt-build-config.h"
 #include "wirt-cli-client.h"
+#include "wirt-cli-events.h"
 #include "wirt-cli-format.h"
 
 /* Who the caller is, for naming VMs in tables (GET /1.0). */
@@ -82,7 +83,8 @@ append_action_line(const WirtCliArgs *args, JsonNode *answer, GString *out)
  * an unexpected shape
  *
  * A table listing of VMs or history first asks GET /1.0, to know whether to write names as
- * OWNER/NAME; every other command is exactly one request.
+ * OWNER/NAME; every other command is exactly one request. `wirt events` is a stream, not a
+ * request: wirt_cli_main() runs it with wirt_cli_events_run().
  * Returns: %TRUE when the command succeeded.
  */
 gboolean
@@ -104,6 +106,7 @@ wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, 
         g_string_append(out, "wirt " WIRT_VERSION "\n");
         return TRUE;
     }
+    g_return_val_if_fail(args->command != WIRT_CLI_CMD_EVENTS, FALSE);
 
     if (table && (args->command == WIRT_CLI_CMD_LIST || args->command == WIRT_CLI_CMD_HISTORY) &&
         !ask_whoami(send, user_data, &user, &admin, error))
@@ -160,6 +163,19 @@ send_with_client(const WirtCliRequest *request, gpointer user_data, GError **err
     return wirt_cli_client_send(user_data, request, error);
 }
 
+/* `wirt events`: GET /1.0 first, which reports a missing socket or a refused user with
+ * the server's own message (a refused websocket upgrade brings back only its status),
+ * then the stream, printed straight to stdout as events come. */
+static gboolean
+run_events(const WirtCliArgs *args, WirtCliClient *client, GError **error)
+{
+    g_autofree char *user = NULL;
+    gboolean admin = FALSE;
+
+    return ask_whoami(send_with_client, client, &user, &admin, error) &&
+           wirt_cli_events_run(client, args, user, admin, stdout, error);
+}
+
 /**
  * wirt_cli_main:
  * @argc: the number of @argv elements
@@ -167,6 +183,7 @@ send_with_client(const WirtCliRequest *request, gpointer user_data, GError **err
  *
  * Usage errors print "wirt: MESSAGE" and a "Try 'wirt COMMAND --help'." line and exit 2;
  * any other failure prints one "wirt: MESSAGE" line and exits with wirt_cli_exit_code().
+ * Other commands print only once they succeeded; `wirt events` prints each event as it comes.
  * Returns: the process's exit status.
  */
 int
@@ -176,6 +193,7 @@ wirt_cli_main(int argc, const char *const *argv)
     g_autoptr(WirtCliArgs) args = wirt_cli_args_parse(argc, argv, &error);
     g_autoptr(WirtCliClient) client = NULL;
     g_autoptr(GString) out = g_string_new(NULL);
+    gboolean ok = FALSE;
 
     if (!args) {
         g_autofree char *hint = wirt_cli_args_hint(argc, argv);
@@ -184,7 +202,11 @@ wirt_cli_main(int argc, const char *const *argv)
         return 2;
     }
     client = wirt_cli_client_new(wirt_cli_args_socket_path(args));
-    if (!wirt_cli_run(args, send_with_client, client, out, &error)) {
+    if (args->command == WIRT_CLI_CMD_EVENTS)
+        ok = run_events(args, client, &error);
+    else
+        ok = wirt_cli_run(args, send_with_client, client, out, &error);
+    if (!ok) {
         g_autofree char *message = wirt_cli_format_sanitize(error->message);
         fprintf(stderr, "wirt: %s\n", message);
         return wirt_cli_exit_code(error);

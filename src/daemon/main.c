@@ -137,14 +137,18 @@ main(int argc, char **argv)
     wirt_hosts_start(hosts);
     wirt_hosts_wait_ready(hosts, READY_TIMEOUT_MS);
 
-    http = wirt_http_new(service);
-    if (!wirt_http_listen_unix(http, config->socket_path, &error)) {
+    if (!(http = wirt_http_new(service, &error)) ||
+        !wirt_http_listen_unix(http, config->socket_path, &error) ||
+        !wirt_http_listen_tcp(http, &error)) {
         fprintf(stderr, "wirtd: %s\n", error->message);
         return 1;
     }
     g_message("listening on %s (security mode %s, %u pool%s)", config->socket_path,
               wirt_security_mode_to_string(config->security_mode), config->pools->len,
               config->pools->len == 1 ? "" : "s");
+    for (int i = 0; config->http.listen[i]; i++)
+        g_message("listening on %s://%s", config->http.plain_http ? "http" : "https",
+                  config->http.listen[i]);
 
     sigterm_id = g_unix_signal_add(SIGTERM, on_quit_signal, loop);
     sigint_id = g_unix_signal_add(SIGINT, on_quit_signal, loop);

@@ -8,8 +8,10 @@
  */
 #include "wirt-http.h"
 #include "wirt-http-private.h"
+#include "wirt-http-auth.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <gio/gunixsocketaddress.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -27,7 +29,10 @@
 
 struct _WirtHttp {
     WirtService *service;
+    const WirtConfig *config;
     SoupServer *server;
+    WirtTokens *tokens;
+    WirtAuth *auth;
     char *socket_path;
     GList *streams; /* EventStream*: open /1.0/events websockets */
 };
@@ -455,6 +460,68 @@ handle_history(WirtHttpRequest *req)
     wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
+/* ------------------------------------------------------------ /1.0/tokens */
+
+/* Users manage their own API tokens; admins may name another user (?user=). */
+static const char *
+token_user(WirtHttpRequest *req, GError **error)
+{
+    const char *user = wirt_http_query(req, "user");
+
+    if (!user || g_str_equal(user, req->actor->user))
+        return req->actor->user;
+    if (!req->actor->is_admin) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "tokens: only admins may see %s's", user);
+        return NULL;
+    }
+    return user;
+}
+
+static void
+handle_tokens_list(WirtHttpRequest *req)
+{
+    g_autoptr(GError) error = NULL;
+    const char *user = token_user(req, &error);
+    g_autoptr(JsonNode) node = user ? wirt_tokens_list(req->self->tokens, user) : NULL;
+
+    wirt_http_reply_node_or_error(req->msg, node, error);
+}
+
+static void
+handle_tokens_create(WirtHttpRequest *req)
+{
+    static const char *const allowed[] = {"name", NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
+    const char *name = NULL;
+    g_autoptr(JsonNode) node = NULL;
+
+    if (!body || !wirt_http_get_string_member(body, "name", TRUE, &name, &error) ||
+        !(node = wirt_tokens_create(req->self->tokens, req->actor->user, name, &error))) {
+        wirt_http_reply_error(req->msg, error);
+        return;
+    }
+    wirt_http_reply_json(req->msg, SOUP_STATUS_CREATED, node);
+}
+
+static void
+handle_tokens_delete(WirtHttpRequest *req)
+{
+    g_autoptr(GError) error = NULL;
+    const char *user = token_user(req, &error);
+    g_autoptr(JsonObject) obj = NULL;
+    g_autoptr(JsonNode) node = NULL;
+
+    if (!user || !wirt_tokens_revoke(req->self->tokens, user, req->name, &error)) {
+        wirt_http_reply_error(req->msg, error);
+        return;
+    }
+    obj = json_object_new();
+    json_object_set_string_member(obj, "revoked", req->name);
+    node = json_node_init_object(json_node_alloc(), obj);
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
 /* ------------------------------------------------------------ /1.0/events */
 
 static void
@@ -571,12 +638,36 @@ on_upgrade_finished(SoupServerMessage *msg G_GNUC_UNUSED, gpointer user_data)
     event_stream_free(user_data);
 }
 
+/* Cross-site websocket hijacking (Nova CVE-2015-0259): a browser sends the
+ * page's Origin, which must be this server itself or one the admin listed.
+ * Clients that are not browsers send none, and authenticate on their own. */
+static gboolean
+origin_allowed(WirtHttpRequest *req)
+{
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(req->msg);
+    const char *origin = soup_message_headers_get_one(headers, "Origin");
+    const char *host = soup_message_headers_get_one(headers, "Host");
+    const char *scheme = req->self->config->http.plain_http ? "http://" : "https://";
+    g_autofree char *own = host ? g_strconcat(scheme, host, NULL) : NULL;
+
+    if (!origin || req->actor->door != WIRT_DOOR_HTTP)
+        return TRUE;
+    if (own && g_ascii_strcasecmp(origin, own) == 0)
+        return TRUE;
+    return g_strv_contains((const char *const *)req->self->config->http.origins, origin);
+}
+
 static void
 handle_events(WirtHttpRequest *req)
 {
     g_autoptr(GError) error = NULL;
     EventStream *stream;
 
+    if (!origin_allowed(req)) {
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_FORBIDDEN, WIRT_ERROR_DENIED,
+                                     "websocket Origin not allowed");
+        return;
+    }
     if (!soup_websocket_server_check_handshake(req->msg, NULL, NULL, NULL, &error)) {
         g_autofree char *message =
             g_strdup_printf("/1.0/events needs a websocket upgrade: %s", error->message);
@@ -626,6 +717,9 @@ static const WirtHttpRoute routes[] = {
     {{"GET", "/1.0/quota", WIRT_ACTION_LAST, NULL}, handle_quota},
     {{"GET", "/1.0/history", WIRT_ACTION_VIEW, NULL}, handle_history},
     {{"GET", "/1.0/events", WIRT_ACTION_LIST, NULL}, handle_events},
+    {{"GET", "/1.0/tokens", WIRT_ACTION_LAST, NULL}, handle_tokens_list},
+    {{"POST", "/1.0/tokens", WIRT_ACTION_LAST, "{\"name\":\"walk\"}"}, handle_tokens_create},
+    {{"DELETE", "/1.0/tokens/{name}", WIRT_ACTION_LAST, NULL}, handle_tokens_delete},
 };
 
 static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
@@ -719,23 +813,15 @@ peer_uid(SoupServerMessage *msg, uid_t *out_uid, GError **error)
     return TRUE;
 }
 
+/* Routes a request whose caller is known. */
 static void
-handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
-           GHashTable *query, gpointer user_data)
+dispatch(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTable *query,
+         const WirtActor *actor)
 {
-    WirtHttp *self = user_data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(WirtActor) actor = NULL;
     g_autoptr(GString) allow = g_string_new(NULL);
     g_auto(GStrv) parts = NULL;
     const char *method = soup_server_message_get_method(msg);
-    uid_t uid = (uid_t)-1;
 
-    if (!peer_uid(msg, &uid, &error) ||
-        !(actor = wirt_service_actor_for_uid(self->service, uid, WIRT_DOOR_CLI, &error))) {
-        wirt_http_reply_error(msg, error);
-        return;
-    }
     if (query) {
         GHashTableIter iter;
         gpointer key;
@@ -775,20 +861,172 @@ handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char 
     wirt_http_reply_error_status(msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND, "no such route");
 }
 
+typedef struct {
+    WirtHttp *self;
+    SoupServerMessage *msg;
+    char *path;
+    GHashTable *query;
+} PendingLogin;
+
+static void
+pending_login_free(PendingLogin *p)
+{
+    g_object_unref(p->msg);
+    g_free(p->path);
+    g_clear_pointer(&p->query, g_hash_table_unref);
+    g_free(p);
+}
+
+/* The TCP caller's actor: an admin only when the login method is in the admin
+ * realm (admin-auth); otherwise admin rights are withheld, and the user must be
+ * a member in their own right. */
+static WirtActor *
+tcp_actor(WirtHttp *self, const char *user, gboolean admin_realm, GError **error)
+{
+    struct passwd *pw = getpwnam(user);
+    g_autoptr(WirtActor) actor = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (!pw) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "user %s has no account here",
+                    user);
+        return NULL;
+    }
+    actor = wirt_service_actor_for_uid(self->service, pw->pw_uid, WIRT_DOOR_HTTP, &local);
+    if (!actor) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    if (actor->is_admin && !admin_realm) {
+        actor->is_admin = FALSE;
+        actor->is_member =
+            actor->groups && self->config->user_group &&
+            g_strv_contains((const char *const *)actor->groups, self->config->user_group);
+        if (!actor->is_member) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                        "user %s: admins must log in with an admin-auth method", user);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&actor);
+}
+
+static void
+on_login_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+{
+    PendingLogin *p = user_data;
+    WirtHttp *self = p->self;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtActor) actor = NULL;
+    gboolean admin_realm = FALSE;
+    guint retry_after = 0;
+    g_autofree char *user =
+        wirt_auth_verify_finish(self->auth, res, &admin_realm, &retry_after, &error);
+    SoupMessageHeaders *headers = soup_server_message_get_response_headers(p->msg);
+
+    /* Unpause first: a handler that goes async pauses again, and its pause wins. */
+    soup_server_message_unpause(p->msg);
+    if (!user && retry_after) {
+        g_autofree char *seconds = g_strdup_printf("%u", retry_after);
+        soup_message_headers_replace(headers, "Retry-After", seconds);
+        wirt_http_reply_error_status(p->msg, 429, WIRT_ERROR_DENIED, error->message);
+    } else if (!user) {
+        soup_message_headers_replace(headers, "WWW-Authenticate",
+                                     "Basic realm=\"wirt\", charset=\"UTF-8\"");
+        wirt_http_reply_error(p->msg, error);
+    } else if (!(actor = tcp_actor(self, user, admin_realm, &error))) {
+        wirt_http_reply_error(p->msg, error);
+    } else {
+        dispatch(self, p->msg, p->path, p->query, actor);
+    }
+    pending_login_free(p);
+}
+
+static gboolean
+is_unix_caller(SoupServerMessage *msg)
+{
+    GSocket *socket = soup_server_message_get_socket(msg);
+
+    return socket && g_socket_get_family(socket) == G_SOCKET_FAMILY_UNIX;
+}
+
+static void
+handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
+           GHashTable *query, gpointer user_data)
+{
+    WirtHttp *self = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtActor) actor = NULL;
+    uid_t uid = (uid_t)-1;
+
+    if (soup_server_message_get_status(msg) != 0)
+        return; /* the early handler answered already (413, 411) */
+    if (is_unix_caller(msg)) {
+        if (!peer_uid(msg, &uid, &error) ||
+            !(actor = wirt_service_actor_for_uid(self->service, uid, WIRT_DOOR_CLI, &error))) {
+            wirt_http_reply_error(msg, error);
+            return;
+        }
+        dispatch(self, msg, path, query, actor);
+        return;
+    }
+    {
+        PendingLogin *p = g_new0(PendingLogin, 1);
+        const char *authz = soup_message_headers_get_one(
+            soup_server_message_get_request_headers(msg), "Authorization");
+
+        p->self = self;
+        p->msg = g_object_ref(msg);
+        p->path = g_strdup(path);
+        p->query = query ? g_hash_table_ref(query) : NULL;
+        soup_server_message_pause(msg);
+        wirt_auth_verify_async(self->auth, authz, soup_server_message_get_remote_host(msg),
+                               on_login_done, p);
+    }
+}
+
+/* Before any body is read: refuse what is too big to be an API request, so a
+ * client cannot make wirtd buffer megabytes (libsoup reads whole bodies). */
+static void
+handle_early(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg,
+             const char *path G_GNUC_UNUSED, GHashTable *query G_GNUC_UNUSED,
+             gpointer user_data G_GNUC_UNUSED)
+{
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+    goffset length = soup_message_headers_get_content_length(headers);
+
+    if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED) {
+        wirt_http_reply_error_status(msg, SOUP_STATUS_LENGTH_REQUIRED, WIRT_ERROR_INVALID,
+                                     "request bodies need a Content-Length");
+    } else if (length > WIRT_API_BODY_MAX) {
+        g_autofree char *message =
+            g_strdup_printf("request body of %" G_GOFFSET_FORMAT " bytes is over the %d byte limit",
+                            length, WIRT_API_BODY_MAX);
+        wirt_http_reply_error_status(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, WIRT_ERROR_INVALID,
+                                     message);
+    }
+}
+
 /**
  * wirt_http_new:
  * @service: (transfer none): must outlive the server
- * Returns: (transfer full): a server with every route, not yet listening.
+ * Returns: (transfer full) (nullable): a server with every route, not yet
+ * listening, or %NULL when the token file cannot be read.
  */
 WirtHttp *
-wirt_http_new(WirtService *service)
+wirt_http_new(WirtService *service, GError **error)
 {
-    WirtHttp *self = g_new0(WirtHttp, 1);
+    g_autoptr(WirtHttp) self = g_new0(WirtHttp, 1);
 
     self->service = service;
+    self->config = wirt_service_get_config(service);
+    if (!(self->tokens = wirt_tokens_open(self->config->http.token_file, error)))
+        return NULL;
+    self->auth = wirt_auth_new(&self->config->http, self->tokens);
     self->server = soup_server_new("server-header", "wirtd/" WIRT_API_VERSION, NULL);
+    soup_server_add_early_handler(self->server, NULL, handle_early, self, NULL);
     soup_server_add_handler(self->server, NULL, handle_any, self, NULL);
-    return self;
+    return g_steal_pointer(&self);
 }
 
 /* A socket file left by a wirtd that died is removed; a live one is an error. */
@@ -867,6 +1105,77 @@ wirt_http_listen_unix(WirtHttp *self, const char *path, GError **error)
     return TRUE;
 }
 
+static GSocketAddress *
+parse_listen_address(const char *text, GError **error)
+{
+    const char *colon = strrchr(text, ':');
+    g_autofree char *host = g_strndup(text, (gsize)(colon - text));
+    g_autoptr(GInetAddress) address = NULL;
+    guint64 port = 0;
+
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    if (g_str_equal(host, "localhost"))
+        address = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    else
+        address = g_inet_address_new_from_string(host);
+    if (!address || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "listen: '%s' is not an IP address and port", text);
+        return NULL;
+    }
+    return g_inet_socket_address_new(address, (guint16)port);
+}
+
+/**
+ * wirt_http_listen_tcp:
+ * Returns: %TRUE when every configured address listens (or none is
+ * configured), else %FALSE with @error naming the address.
+ */
+gboolean
+wirt_http_listen_tcp(WirtHttp *self, GError **error)
+{
+    const WirtHttpConfig *http = &self->config->http;
+    g_autoptr(GError) local = NULL;
+
+    if (!http->listen[0])
+        return TRUE;
+    if (!http->plain_http) {
+        g_autoptr(GTlsCertificate) cert =
+            g_tls_certificate_new_from_files(http->tls_cert, http->tls_key, &local);
+        if (!cert) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "TLS certificate %s / key %s: %s",
+                        http->tls_cert, http->tls_key, local->message);
+            return FALSE;
+        }
+        soup_server_set_tls_certificate(self->server, cert);
+    }
+    for (int i = 0; http->listen[i]; i++) {
+        g_autoptr(GSocketAddress) addr = parse_listen_address(http->listen[i], error);
+        g_autoptr(GSocket) socket = NULL;
+
+        if (!addr)
+            return FALSE;
+        socket = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM, 0, &local);
+        if (!socket || !g_socket_bind(socket, addr, TRUE, &local)) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot listen on %s: %s",
+                        http->listen[i], local->message);
+            return FALSE;
+        }
+        g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+        if (!g_socket_listen(socket, &local) ||
+            !soup_server_listen_socket(self->server, socket,
+                                       http->plain_http ? 0 : SOUP_SERVER_LISTEN_HTTPS, &local)) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "cannot listen on %s: %s",
+                        http->listen[i], local->message);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 /**
  * wirt_http_free:
  * @http: (nullable): the server; its socket file is removed
@@ -878,8 +1187,11 @@ wirt_http_free(WirtHttp *self)
         return;
     while (self->streams)
         event_stream_free(self->streams->data);
-    soup_server_disconnect(self->server);
+    if (self->server)
+        soup_server_disconnect(self->server);
     g_clear_object(&self->server);
+    g_clear_pointer(&self->auth, wirt_auth_free);
+    g_clear_pointer(&self->tokens, wirt_tokens_free);
     if (self->socket_path)
         unlink(self->socket_path);
     g_free(self->socket_path);

@@ -21,8 +21,10 @@ typedef struct {
 
 const WirtHttpRouteInfo *wirt_http_route_table(gsize *out_n);
 
-WirtHttp *wirt_http_new(WirtService *service);
+WirtHttp *wirt_http_new(WirtService *service, GError **error);
 gboolean wirt_http_listen_unix(WirtHttp *http, const char *path, GError **error);
+/* Every [http] listen= address, with TLS unless allow-plain-http (loopback only). */
+gboolean wirt_http_listen_tcp(WirtHttp *http, GError **error);
 void wirt_http_free(WirtHttp *http);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtHttp, wirt_http_free)
 

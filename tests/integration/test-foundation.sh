@@ -53,6 +53,8 @@ security-mode=$1
 stop-timeout=2
 history=$tmp/history.jsonl
 ${2:-}
+[http]
+token-file=$tmp/tokens
 [pool default]
 uris=$PRIVATE_LIBVIRTD_TEST_URI
 [quota]
@@ -229,6 +231,28 @@ code=$(http_as wt-alice \
 tap_is "$code:$(jq -r .error.code "$tmp/body")" "400:invalid" "malformed JSON is a 400 with the one error shape"
 code=$(http_as wt-alice -X PATCH http://wirt/1.0/vms)
 tap_is "$code" 405 "a known route with another method is a 405"
+
+# --- live events: each stream carries only what its user may see -----------------------
+( wt_as wt-alice "$wirt" events --format json --count 2 >"$tmp/alice-events" 2>&1 ) &
+alice_events=$!
+( "$wirt" events --format json --count 4 >"$tmp/admin-events" 2>&1 ) &
+admin_events=$!
+sleep 1 # both streams are up (the hello is not printed)
+as wt-bob start web >/dev/null 2>&1
+as wt-bob destroy web >/dev/null 2>&1
+as wt-alice start web >/dev/null 2>&1
+as wt-alice destroy web >/dev/null 2>&1
+for _ in $(seq 100); do
+    kill -0 "$alice_events" 2>/dev/null || kill -0 "$admin_events" 2>/dev/null || break
+    sleep 0.1
+done
+kill "$alice_events" "$admin_events" 2>/dev/null
+wait "$alice_events" "$admin_events" 2>/dev/null
+tap_is "$(jq -r '.vm.owner + "/" + .vm.name + ":" + .vm.state' "$tmp/alice-events" 2>&1 | paste -sd' ')" \
+    "wt-alice/web:running wt-alice/web:shutoff" "alice's event stream shows her VM's changes, not bob's"
+tap_is "$(jq -r '.vm.owner' "$tmp/admin-events" 2>&1 | paste -sd' ')" \
+    "wt-bob wt-bob wt-alice wt-alice" "an admin's stream shows everyone's, in order"
+tap_check_exit "carol cannot open an event stream (exit 4)" 4 as wt-carol events
 
 # --- security modes -------------------------------------------------------------------
 stop_wirtd

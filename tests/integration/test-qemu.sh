@@ -29,7 +29,7 @@ trap cleanup EXIT
 
 private_libvirtd_start "$tmp/libvirt" || tap_bail "private libvirtd does not start"
 export WIRT_SOCKET=$tmp/wirtd.sock
-printf '[daemon]\nuser-group=root\nstop-timeout=30\n' >"$tmp/wirtd.conf"
+printf '[daemon]\nuser-group=root\nstop-timeout=30\n[http]\ntoken-file=%s/tokens\n' "$tmp" >"$tmp/wirtd.conf"
 "$WIRTD" --config "$tmp/wirtd.conf" --connect "$PRIVATE_LIBVIRTD_QEMU_URI" \
     --socket "$WIRT_SOCKET" --history "$tmp/history.jsonl" 2>"$tmp/wirtd.log" &
 wirtd_pid=$!
