@@ -129,6 +129,7 @@ wirt_config_new_default(void)
     config->http.fail_window = 300;
     config->http.lockout = 300;
     config->http.cache_seconds = 60;
+    config->http.session_seconds = 7200;
     return config;
 }
 
@@ -437,7 +438,7 @@ load_http(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     const char *g = "http";
     WirtHttpConfig *h = &config->http;
     gint64 fail_limit = h->fail_limit, fail_window = h->fail_window, lockout = h->lockout;
-    gint64 cache_seconds = h->cache_seconds;
+    gint64 cache_seconds = h->cache_seconds, session_seconds = h->session_seconds;
     gboolean admin_auth_given = g_key_file_has_key(kf, g, "admin-auth", NULL);
 
     if (!g_key_file_has_group(kf, g))
@@ -456,8 +457,10 @@ load_http(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
         !get_int(kf, src, g, "fail-limit", 1, 1000, &fail_limit, error) ||
         !get_int(kf, src, g, "fail-window", 1, 86400, &fail_window, error) ||
         !get_int(kf, src, g, "lockout", 1, 86400, &lockout, error) ||
-        !get_int(kf, src, g, "cache-seconds", 0, 3600, &cache_seconds, error))
+        !get_int(kf, src, g, "cache-seconds", 0, 3600, &cache_seconds, error) ||
+        !get_int(kf, src, g, "session-seconds", 60, 604800, &session_seconds, error))
         return FALSE;
+    h->session_seconds = (guint)session_seconds;
     h->fail_limit = (guint)fail_limit;
     h->fail_window = (guint)fail_window;
     h->lockout = (guint)lockout;

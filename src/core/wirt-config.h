@@ -31,20 +31,21 @@ typedef struct {
 
 /* [http]: the API on TCP (issue 5). Off unless listen= names an address. */
 typedef struct {
-    GStrv listen;         /* "HOST:PORT" or "[V6]:PORT"; empty: no TCP listener */
-    char *tls_cert;       /* PEM certificate (chain) file */
-    char *tls_key;        /* PEM private key file */
-    gboolean plain_http;  /* allow-plain-http=true: no TLS, loopback addresses only */
-    GStrv auth;           /* users' login methods, in order: pam, file:PATH, token */
-    GStrv admin_auth;     /* admins' login methods (the admin realm) */
-    char *pam_service;    /* PAM service name (default "wirt") */
-    char *token_file;     /* where API tokens are kept, hashed */
-    GStrv origins;        /* websocket Origins allowed besides the server's own */
-    char *xsl_stylesheet; /* seed 001's /virt: optional <?xml-stylesheet?> href */
-    guint fail_limit;     /* failed logins per user or address before refusing */
-    guint fail_window;    /* seconds over which failures count */
-    guint lockout;        /* seconds a locked user or address is refused (429) */
-    guint cache_seconds;  /* how long verified credentials are remembered */
+    GStrv listen;          /* "HOST:PORT" or "[V6]:PORT"; empty: no TCP listener */
+    char *tls_cert;        /* PEM certificate (chain) file */
+    char *tls_key;         /* PEM private key file */
+    gboolean plain_http;   /* allow-plain-http=true: no TLS, loopback addresses only */
+    GStrv auth;            /* users' login methods, in order: pam, file:PATH, token */
+    GStrv admin_auth;      /* admins' login methods (the admin realm) */
+    char *pam_service;     /* PAM service name (default "wirt") */
+    char *token_file;      /* where API tokens are kept, hashed */
+    GStrv origins;         /* websocket Origins allowed besides the server's own */
+    char *xsl_stylesheet;  /* seed 001's /virt: optional <?xml-stylesheet?> href */
+    guint fail_limit;      /* failed logins per user or address before refusing */
+    guint fail_window;     /* seconds over which failures count */
+    guint lockout;         /* seconds a locked user or address is refused (429) */
+    guint cache_seconds;   /* how long verified credentials are remembered */
+    guint session_seconds; /* browser sessions (POST /1.0/login) last this long */
 } WirtHttpConfig;
 
 typedef struct {

@@ -32,6 +32,7 @@ struct _WirtAuth {
     GThreadPool *pool;
     GHashTable *throttle; /* "u:NAME" or "a:ADDRESS" -> Throttle* */
     GHashTable *cache;    /* HMAC hex -> CacheEntry* */
+    GHashTable *sessions; /* SHA-256 of the cookie value -> Session* */
     guint8 key[32];       /* HMAC key for the cache, random per process */
 };
 
@@ -46,6 +47,23 @@ typedef struct {
     gboolean admin_realm;
     gint64 expires;
 } CacheEntry;
+
+typedef struct {
+    char *user;
+    gboolean admin_realm;
+    char *csrf;
+    gint64 expires;
+} Session;
+
+static void
+session_free(gpointer data)
+{
+    Session *session = data;
+
+    g_free(session->user);
+    wirt_util_secure_free(session->csrf);
+    g_free(session);
+}
 
 typedef struct {
     WirtAuth *auth;
@@ -307,6 +325,7 @@ wirt_auth_new(const WirtHttpConfig *config, WirtTokens *tokens)
     auth->pool = g_thread_pool_new(check_in_worker, NULL, AUTH_THREADS, FALSE, NULL);
     auth->throttle = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     auth->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cache_entry_free);
+    auth->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_free);
     if (getrandom(auth->key, sizeof(auth->key), 0) != (ssize_t)sizeof(auth->key))
         g_error("getrandom failed: cannot key the credential cache"); /* cannot happen on Linux */
     return auth;
@@ -324,6 +343,7 @@ wirt_auth_free(WirtAuth *auth)
     g_thread_pool_free(auth->pool, FALSE, TRUE);
     g_hash_table_unref(auth->throttle);
     g_hash_table_unref(auth->cache);
+    g_hash_table_unref(auth->sessions);
     explicit_bzero(auth->key, sizeof(auth->key));
     g_free(auth);
 }
@@ -523,4 +543,103 @@ wirt_auth_verify_finish(WirtAuth *auth G_GNUC_UNUSED, GAsyncResult *result,
     *out_retry_after = c->retry_after;
     *out_admin_realm = c->admin_realm;
     return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static char *
+random_token(void)
+{
+    guint8 raw[32];
+    g_autofree char *b64 = NULL;
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        g_error("getrandom failed"); /* cannot happen on Linux */
+    b64 = g_base64_encode(raw, sizeof(raw));
+    explicit_bzero(raw, sizeof(raw));
+    g_strdelimit(b64, "+", '-');
+    g_strdelimit(b64, "/", '_');
+    g_strdelimit(b64, "=", '\0');
+    return g_strdup(b64);
+}
+
+/**
+ * wirt_auth_secret_equal:
+ * Returns: %TRUE when @a and @b (either may be %NULL) are the same string,
+ * compared without stopping at the first difference.
+ */
+gboolean
+wirt_auth_secret_equal(const char *a, const char *b)
+{
+    if (!a || !b || strlen(a) != strlen(b))
+        return FALSE;
+    return equal_constant_time(a, b, strlen(a));
+}
+
+/**
+ * wirt_auth_session_new:
+ * @user: who logged in
+ * @admin_realm: whether with an admin-auth method
+ * @out_csrf: (out) (transfer full): the session's CSRF token
+ * Returns: (transfer full): the cookie value. Only its SHA-256 is kept.
+ */
+char *
+wirt_auth_session_new(WirtAuth *auth, const char *user, gboolean admin_realm, char **out_csrf)
+{
+    g_autofree char *id = random_token();
+    Session *session = g_new0(Session, 1);
+    gint64 now = g_get_monotonic_time();
+    GHashTableIter iter;
+    gpointer value;
+
+    /* Drop expired sessions while we are here: the table stays as small as its users. */
+    g_hash_table_iter_init(&iter, auth->sessions);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        if (((Session *)value)->expires <= now)
+            g_hash_table_iter_remove(&iter);
+    session->user = g_strdup(user);
+    session->admin_realm = admin_realm;
+    session->csrf = random_token();
+    session->expires = now + (gint64)auth->config->session_seconds * G_USEC_PER_SEC;
+    g_hash_table_replace(auth->sessions, g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1),
+                         session);
+    *out_csrf = g_strdup(session->csrf);
+    return g_steal_pointer(&id);
+}
+
+/**
+ * wirt_auth_session_get:
+ * @out_admin_realm: (out): how the session's user logged in
+ * @out_csrf: (out) (transfer none): its CSRF token
+ * Returns: (transfer none) (nullable): the user of a live session.
+ */
+const char *
+wirt_auth_session_get(WirtAuth *auth, const char *id, gboolean *out_admin_realm,
+                      const char **out_csrf)
+{
+    g_autofree char *key = id ? g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1) : NULL;
+    Session *session = key ? g_hash_table_lookup(auth->sessions, key) : NULL;
+
+    if (!session)
+        return NULL;
+    if (session->expires <= g_get_monotonic_time()) {
+        g_hash_table_remove(auth->sessions, key);
+        return NULL;
+    }
+    *out_admin_realm = session->admin_realm;
+    *out_csrf = session->csrf;
+    return session->user;
+}
+
+/**
+ * wirt_auth_session_end:
+ * @id: (nullable): a cookie value; unknown ones are ignored
+ */
+void
+wirt_auth_session_end(WirtAuth *auth, const char *id)
+{
+    g_autofree char *key = id ? g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1) : NULL;
+
+    if (key)
+        g_hash_table_remove(auth->sessions, key);
 }

@@ -24,6 +24,18 @@ void wirt_auth_verify_async(WirtAuth *auth, const char *authorization, const cha
 char *wirt_auth_verify_finish(WirtAuth *auth, GAsyncResult *result, gboolean *out_admin_realm,
                               guint *out_retry_after, GError **error);
 
+/* Browser sessions: an unguessable id for the cookie and a CSRF token that
+ * state-changing requests must echo in X-CSRF-Token. In memory: a restart
+ * logs browsers out. */
+char *wirt_auth_session_new(WirtAuth *auth, const char *user, gboolean admin_realm,
+                            char **out_csrf);
+/* (transfer none) (nullable): the session's user, when @id is live. */
+const char *wirt_auth_session_get(WirtAuth *auth, const char *id, gboolean *out_admin_realm,
+                                  const char **out_csrf);
+void wirt_auth_session_end(WirtAuth *auth, const char *id);
+/* Constant-time string equality, for secrets. */
+gboolean wirt_auth_secret_equal(const char *a, const char *b);
+
 /* Pure, for tests: "Basic dXNlcjpwdw==" -> ("user", "pw"). */
 gboolean wirt_auth_parse_basic(const char *authorization, char **out_user, char **out_password);
 

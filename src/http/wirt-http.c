@@ -460,6 +460,86 @@ handle_history(WirtHttpRequest *req)
     wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
+/* ------------------------------------------------------- /1.0/login, logout */
+
+#define SESSION_COOKIE "wirt_session"
+
+/* The value of our session cookie in a Cookie header, or NULL. */
+static char *
+session_cookie(SoupServerMessage *msg)
+{
+    const char *header =
+        soup_message_headers_get_list(soup_server_message_get_request_headers(msg), "Cookie");
+    g_auto(GStrv) parts = header ? g_strsplit(header, ";", -1) : NULL;
+
+    for (int i = 0; parts && parts[i]; i++) {
+        const char *part = g_strstrip(parts[i]);
+        if (g_str_has_prefix(part, SESSION_COOKIE "="))
+            return g_strdup(part + strlen(SESSION_COOKIE "="));
+    }
+    return NULL;
+}
+
+static void
+handle_login(WirtHttpRequest *req)
+{
+    g_autofree char *csrf = NULL;
+    g_autofree char *id = NULL;
+    g_autofree char *cookie = NULL;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) node = NULL;
+    guint seconds = req->self->config->http.session_seconds;
+
+    if (req->actor->door != WIRT_DOOR_HTTP) {
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                                     "sessions are for browsers on the TCP API; the unix socket "
+                                     "needs no login");
+        return;
+    }
+    id = wirt_auth_session_new(req->self->auth, req->actor->user, req->actor->is_admin, &csrf);
+    cookie = g_strdup_printf(SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; Secure; "
+                                            "SameSite=Strict",
+                             id, seconds);
+    soup_message_headers_append(soup_server_message_get_response_headers(req->msg), "Set-Cookie",
+                                cookie);
+    explicit_bzero(cookie, strlen(cookie));
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, req->actor->user);
+    json_builder_set_member_name(b, "admin");
+    json_builder_add_boolean_value(b, req->actor->is_admin);
+    json_builder_set_member_name(b, "csrf_token");
+    json_builder_add_string_value(b, csrf);
+    json_builder_set_member_name(b, "expires_in");
+    json_builder_add_int_value(b, seconds);
+    json_builder_end_object(b);
+    node = json_builder_get_root(b);
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+    explicit_bzero(csrf, strlen(csrf));
+    explicit_bzero(id, strlen(id));
+}
+
+static void
+handle_logout(WirtHttpRequest *req)
+{
+    g_autofree char *cookie = session_cookie(req->msg);
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autoptr(JsonNode) node = NULL;
+
+    if (req->actor->door != WIRT_DOOR_HTTP || !cookie) {
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_BAD_REQUEST, WIRT_ERROR_INVALID,
+                                     "no browser session to end");
+        return;
+    }
+    wirt_auth_session_end(req->self->auth, cookie);
+    soup_message_headers_append(soup_server_message_get_response_headers(req->msg), "Set-Cookie",
+                                SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; Secure; "
+                                               "SameSite=Strict");
+    json_object_set_boolean_member(obj, "logged_out", TRUE);
+    node = json_node_init_object(json_node_alloc(), obj);
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
 /* ------------------------------------------------------------ /1.0/tokens */
 
 /* Users manage their own API tokens; admins may name another user (?user=). */
@@ -720,6 +800,8 @@ static const WirtHttpRoute routes[] = {
     {{"GET", "/1.0/tokens", WIRT_ACTION_LAST, NULL}, handle_tokens_list},
     {{"POST", "/1.0/tokens", WIRT_ACTION_LAST, "{\"name\":\"walk\"}"}, handle_tokens_create},
     {{"DELETE", "/1.0/tokens/{name}", WIRT_ACTION_LAST, NULL}, handle_tokens_delete},
+    {{"POST", "/1.0/login", WIRT_ACTION_LAST, NULL}, handle_login},
+    {{"POST", "/1.0/logout", WIRT_ACTION_LAST, NULL}, handle_logout},
 };
 
 static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
@@ -943,6 +1025,45 @@ on_login_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_da
 }
 
 static gboolean
+is_safe_method(const char *method)
+{
+    return g_str_equal(method, "GET") || g_str_equal(method, "HEAD");
+}
+
+/* A browser with a session cookie: the cookie says who, and every request that
+ * changes something must also carry the session's CSRF token in a header,
+ * which a page on another site cannot read or send. */
+static void
+handle_session(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTable *query,
+               const char *cookie)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtActor) actor = NULL;
+    gboolean admin_realm = FALSE;
+    const char *csrf = NULL;
+    const char *user = wirt_auth_session_get(self->auth, cookie, &admin_realm, &csrf);
+    const char *sent =
+        soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "X-CSRF-Token");
+
+    if (!user) {
+        wirt_http_reply_error_status(msg, SOUP_STATUS_UNAUTHORIZED, WIRT_ERROR_UNAUTHORIZED,
+                                     "session expired or unknown: log in again");
+        return;
+    }
+    if (!is_safe_method(soup_server_message_get_method(msg)) &&
+        !wirt_auth_secret_equal(sent, csrf)) {
+        wirt_http_reply_error_status(msg, SOUP_STATUS_FORBIDDEN, WIRT_ERROR_DENIED,
+                                     "missing or wrong X-CSRF-Token for this session");
+        return;
+    }
+    if (!(actor = tcp_actor(self, user, admin_realm, &error))) {
+        wirt_http_reply_error(msg, error);
+        return;
+    }
+    dispatch(self, msg, path, query, actor);
+}
+
+static gboolean
 is_unix_caller(SoupServerMessage *msg)
 {
     GSocket *socket = soup_server_message_get_socket(msg);
@@ -971,10 +1092,16 @@ handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char 
         return;
     }
     {
-        PendingLogin *p = g_new0(PendingLogin, 1);
+        PendingLogin *p;
         const char *authz = soup_message_headers_get_one(
             soup_server_message_get_request_headers(msg), "Authorization");
+        g_autofree char *cookie = authz ? NULL : session_cookie(msg);
 
+        if (cookie) {
+            handle_session(self, msg, path, query, cookie);
+            return;
+        }
+        p = g_new0(PendingLogin, 1);
         p->self = self;
         p->msg = g_object_ref(msg);
         p->path = g_strdup(path);

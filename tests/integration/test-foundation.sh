@@ -212,6 +212,7 @@ while read -r method pattern action body; do
     *'{name}'*) want=404 ;;
     /1.0/adopt) want=403 ;;
     /1.0/events) want=400 ;; # not an upgrade: the stream's filtering is tested below
+    /1.0/login | /1.0/logout) want=400 ;; # browser sessions: TCP only (tests/integration/test-http.sh)
     *) want=ok ;;
     esac
     if [ "$want" = ok ]; then

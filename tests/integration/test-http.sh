@@ -116,6 +116,23 @@ tap_is "$(req -H "Authorization: Bearer $token" "$base/1.0")" 401 "a revoked tok
 tap_is "$(req -H "Authorization: Bearer wirt_0000000000000000_$(printf 'x%.0s' $(seq 43))" "$base/1.0")" \
     401 "a made-up token is refused"
 
+# --- browser sessions: cookie + CSRF token ------------------------------------------
+tap_is "$(curl -s -o "$tmp/login" -D "$tmp/login-headers" -w '%{http_code}' --cacert "$tmp/tls.crt" \
+    -c "$tmp/jar" -u wt-alice:alice-pw-1 -X POST "$base/1.0/login")" 200 "alice logs in for a browser session"
+tap_like "$(tr -d '\r' <"$tmp/login-headers" | grep -i '^set-cookie')" \
+    "wirt_session=.*HttpOnly; Secure; SameSite=Strict" "the cookie is HttpOnly, Secure and SameSite=Strict"
+csrf=$(jq -r .csrf_token "$tmp/login")
+tap_is "$(req -b "$tmp/jar" "$base/1.0/vms")" 200 "the cookie alone reads"
+tap_is "$(req -b "$tmp/jar" -X PUT -H 'Content-Type: application/json' --data '{"action":"suspend"}' \
+    "$base/1.0/vms/web/state")" 403 "but cannot change anything without the CSRF token"
+tap_is "$(req -b "$tmp/jar" -H "X-CSRF-Token: not-$csrf" -X PUT -H 'Content-Type: application/json' \
+    --data '{"action":"suspend"}' "$base/1.0/vms/web/state")" 403 "nor with a wrong one"
+tap_is "$(req -b "$tmp/jar" -H "X-CSRF-Token: $csrf" -X PUT -H 'Content-Type: application/json' \
+    --data '{"action":"suspend"}' "$base/1.0/vms/web/state")" 200 "with the session's token it can"
+tap_is "$(req -b "$tmp/jar" -H "X-CSRF-Token: $csrf" -X POST "$base/1.0/logout")" 200 "logout"
+tap_is "$(req -b "$tmp/jar" "$base/1.0/vms")" 401 "the session is gone"
+tap_is "$(req -b "wirt_session=made-up" "$base/1.0/vms")" 401 "a made-up session is refused"
+
 # --- size, Origin ---------------------------------------------------------------------
 head -c 100000 /dev/zero | tr '\0' ' ' >"$tmp/big"
 tap_is "$(req -u wt-alice:alice-pw-1 -X POST -H 'Content-Type: application/json' \
