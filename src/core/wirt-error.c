@@ -11,10 +11,15 @@ static const struct {
     guint http_status;
     int exit_code;
 } error_table[] = {
-    {WIRT_ERROR_FAILED, "failed", 500, 1},       {WIRT_ERROR_INVALID, "invalid", 400, 2},
-    {WIRT_ERROR_NOT_FOUND, "not-found", 404, 3}, {WIRT_ERROR_DENIED, "denied", 403, 4},
-    {WIRT_ERROR_QUOTA, "quota", 409, 5},         {WIRT_ERROR_CONFLICT, "conflict", 409, 6},
-    {WIRT_ERROR_HOST_DOWN, "host-down", 503, 7}, {WIRT_ERROR_UNAUTHORIZED, "unauthorized", 401, 4},
+    {WIRT_ERROR_FAILED, "failed", 500, 1},
+    {WIRT_ERROR_INVALID, "invalid", 400, 2},
+    {WIRT_ERROR_NOT_FOUND, "not-found", 404, 3},
+    {WIRT_ERROR_DENIED, "denied", 403, 4},
+    {WIRT_ERROR_QUOTA, "quota", 409, 5},
+    {WIRT_ERROR_CONFLICT, "conflict", 409, 6},
+    {WIRT_ERROR_HOST_DOWN, "host-down", 503, 7},
+    {WIRT_ERROR_UNAUTHORIZED, "unauthorized", 401, 4},
+    {WIRT_ERROR_MEDIA_TYPE, "unsupported-media-type", 415, 2},
 };
 
 /**

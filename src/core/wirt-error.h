@@ -16,6 +16,7 @@ typedef enum {
     WIRT_ERROR_CONFLICT,     /* 409, exit 6: wrong state, name taken */
     WIRT_ERROR_HOST_DOWN,    /* 503, exit 7 */
     WIRT_ERROR_UNAUTHORIZED, /* 401, exit 4: no usable identity */
+    WIRT_ERROR_MEDIA_TYPE,   /* 415, exit 2: a body that is not application/json */
 } WirtError;
 
 GQuark wirt_error_quark(void);

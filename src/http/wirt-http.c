@@ -133,7 +133,7 @@ wirt_http_read_body(WirtHttpRequest *req, const char *const *allowed, GError **e
     g_autoptr(GList) members = NULL;
 
     if (ctype && !g_str_equal(ctype, "application/json")) {
-        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_MEDIA_TYPE,
                     "request body must be application/json, not %s", ctype);
         return NULL;
     }

@@ -134,6 +134,9 @@ tap_is "$(req -b "$tmp/jar" "$base/1.0/vms")" 401 "the session is gone"
 tap_is "$(req -b "wirt_session=made-up" "$base/1.0/vms")" 401 "a made-up session is refused"
 
 # --- size, Origin ---------------------------------------------------------------------
+tap_is "$(req -u wt-alice:alice-pw-1 -X POST -H 'Content-Type: text/plain' --data '{"name":"x"}' \
+    "$base/1.0/vms")" 415 "a body that is not application/json is a 415"
+tap_is "$(jq -r .error.code "$tmp/body")" unsupported-media-type "with its own error code"
 head -c 100000 /dev/zero | tr '\0' ' ' >"$tmp/big"
 tap_is "$(req -u wt-alice:alice-pw-1 -X POST -H 'Content-Type: application/json' \
     --data-binary @"$tmp/big" "$base/1.0/vms")" 413 "a 100 KB body is refused before it is read (413)"
