@@ -24,6 +24,8 @@
 
 #define LISTEN_BACKLOG 128
 
+typedef struct _WirtHttpOp WirtHttpOp;
+
 #define EVENTS_PING_SECONDS 2
 #define EVENTS_MAX_UNACKED 4096
 
@@ -35,6 +37,7 @@ struct _WirtHttp {
     WirtAuth *auth;
     char *socket_path;
     GList *streams; /* EventStream*: open /1.0/events websockets */
+    GPtrArray *ops; /* WirtHttpOp*: operations, running and recently finished */
 };
 
 /* One /1.0/events subscriber. libsoup queues outgoing frames without bound and
@@ -94,28 +97,188 @@ wirt_http_reply_vm(SoupServerMessage *msg, guint status, const WirtVm *vm)
     wirt_http_reply_json(msg, status, node);
 }
 
+/* ------------------------------------------------------------ operations */
+
+/* A change the caller chose not to wait for (Prefer: respond-async): answered
+ * 202 at once, then followed at /1.0/operations/ID and on the event stream. */
+struct _WirtHttpOp {
+    WirtHttp *self; /* NULL once the server is gone */
+    char *id;
+    uid_t uid;
+    char *user;
+    char *request; /* "PUT /1.0/vms/web/state" */
+    char *status;  /* running, success, failure */
+    guint status_code;
+    char *created;
+    char *updated;
+    char *error;
+    WirtVm *vm;
+    gint64 finished; /* monotonic µs, 0 while running */
+};
+
+#define OPS_KEEP_SECONDS 300
+#define OPS_PER_USER 100
+
+static void
+op_free(gpointer data)
+{
+    WirtHttpOp *op = data;
+
+    g_free(op->id);
+    g_free(op->user);
+    g_free(op->request);
+    g_free(op->status);
+    g_free(op->created);
+    g_free(op->updated);
+    g_free(op->error);
+    g_clear_pointer(&op->vm, wirt_vm_unref);
+    g_free(op);
+}
+
+static JsonNode *
+op_to_json(const WirtHttpOp *op)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, op->id);
+    json_builder_set_member_name(b, "request");
+    json_builder_add_string_value(b, op->request);
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, op->user);
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, op->status);
+    json_builder_set_member_name(b, "status_code");
+    json_builder_add_int_value(b, op->status_code);
+    json_builder_set_member_name(b, "created");
+    json_builder_add_string_value(b, op->created);
+    json_builder_set_member_name(b, "updated");
+    json_builder_add_string_value(b, op->updated);
+    json_builder_set_member_name(b, "error");
+    if (op->error)
+        json_builder_add_string_value(b, op->error);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "vm");
+    if (op->vm)
+        json_builder_add_value(b, wirt_api_vm_to_json(op->vm));
+    else
+        json_builder_add_null_value(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+static void op_broadcast(WirtHttp *self, const WirtHttpOp *op);
+static void event_stream_send(EventStream *stream, JsonNode *node);
+
+/* Forgets finished operations older than OPS_KEEP_SECONDS. */
+static void
+ops_prune(WirtHttp *self)
+{
+    gint64 now = g_get_monotonic_time();
+
+    for (guint i = self->ops->len; i > 0; i--) {
+        WirtHttpOp *op = g_ptr_array_index(self->ops, i - 1);
+        if (op->finished && now - op->finished > OPS_KEEP_SECONDS * G_USEC_PER_SEC)
+            g_ptr_array_remove_index(self->ops, i - 1);
+    }
+}
+
+typedef struct {
+    SoupServerMessage *msg; /* the paused request, or NULL for an operation */
+    guint status;
+    WirtHttpOp *op;
+} Pending;
+
 void
 wirt_http_on_vm_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
 {
-    g_autoptr(SoupServerMessage) msg = user_data;
+    Pending *pending = user_data;
     g_autoptr(GError) error = NULL;
     g_autoptr(WirtVm) vm = wirt_service_finish(res, &error);
-    guint status = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(msg), "wirt-status"));
 
-    if (vm)
-        wirt_http_reply_vm(msg, status ? status : SOUP_STATUS_OK, vm);
-    else
-        wirt_http_reply_error(msg, error);
-    soup_server_message_unpause(msg);
+    if (pending->msg) {
+        if (vm)
+            wirt_http_reply_vm(pending->msg, pending->status, vm);
+        else
+            wirt_http_reply_error(pending->msg, error);
+        soup_server_message_unpause(pending->msg);
+        g_object_unref(pending->msg);
+    } else if (pending->op->self) {
+        WirtHttpOp *op = pending->op;
+        WirtError code =
+            error && error->domain == WIRT_ERROR ? (WirtError)error->code : WIRT_ERROR_FAILED;
+        g_free(op->status);
+        op->status = g_strdup(vm ? "success" : "failure");
+        op->status_code = vm ? pending->status : wirt_error_http_status(code);
+        op->error = error ? g_strdup(error->message) : NULL;
+        op->vm = vm ? wirt_vm_ref(vm) : NULL;
+        g_free(op->updated);
+        op->updated = wirt_util_iso8601_now();
+        op->finished = g_get_monotonic_time();
+        op_broadcast(op->self, op);
+    } else {
+        op_free(pending->op); /* the server went away while it ran */
+    }
+    g_free(pending);
 }
 
-/* Pauses @msg until the service completes; returns the callback's user_data. */
+static gboolean
+wants_async(SoupServerMessage *msg)
+{
+    const char *prefer =
+        soup_message_headers_get_list(soup_server_message_get_request_headers(msg), "Prefer");
+
+    return prefer && soup_header_contains(prefer, "respond-async");
+}
+
+/* Pauses @msg until the service completes, or, when the caller sent
+ * "Prefer: respond-async", answers 202 with a new operation at once. Returns
+ * the user_data for wirt_http_on_vm_done(). */
 gpointer
 wirt_http_pause_for(SoupServerMessage *msg, guint success_status)
 {
-    g_object_set_data(G_OBJECT(msg), "wirt-status", GUINT_TO_POINTER(success_status));
+    Pending *pending = g_new0(Pending, 1);
+    WirtHttp *self = g_object_get_data(G_OBJECT(msg), "wirt-http");
+    const WirtActor *actor = g_object_get_data(G_OBJECT(msg), "wirt-actor");
+    guint mine = 0;
+
+    pending->status = success_status ? success_status : SOUP_STATUS_OK;
+    if (self && actor && wants_async(msg)) {
+        ops_prune(self);
+        for (guint i = 0; i < self->ops->len; i++)
+            mine += ((WirtHttpOp *)g_ptr_array_index(self->ops, i))->uid == actor->uid;
+        if (mine < OPS_PER_USER) {
+            WirtHttpOp *op = g_new0(WirtHttpOp, 1);
+            g_autoptr(JsonNode) node = NULL;
+            g_autofree char *location = NULL;
+
+            op->self = self;
+            op->id = g_uuid_string_random();
+            op->uid = actor->uid;
+            op->user = g_strdup(actor->user);
+            op->request = g_strdup_printf("%s %s", soup_server_message_get_method(msg),
+                                          g_uri_get_path(soup_server_message_get_uri(msg)));
+            op->status = g_strdup("running");
+            op->status_code = SOUP_STATUS_ACCEPTED;
+            op->created = wirt_util_iso8601_now();
+            op->updated = g_strdup(op->created);
+            g_ptr_array_add(self->ops, op);
+            pending->op = op;
+            location = g_strdup_printf("/1.0/operations/%s", op->id);
+            soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                         location);
+            node = op_to_json(op);
+            wirt_http_reply_json(msg, SOUP_STATUS_ACCEPTED, node);
+            op_broadcast(self, op);
+            return pending;
+        }
+        /* Too many kept: fall back to answering when done. */
+    }
+    pending->msg = g_object_ref(msg);
     soup_server_message_pause(msg);
-    return g_object_ref(msg);
+    return pending;
 }
 
 /* ----------------------------------------------------------------- bodies */
@@ -460,6 +623,73 @@ handle_history(WirtHttpRequest *req)
     wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
+/* -------------------------------------------------------- /1.0/operations */
+
+/* An operation is seen by the user who started it and by admins only. */
+static gboolean
+op_visible(const WirtHttpOp *op, const WirtActor *actor)
+{
+    return actor->is_admin || actor->uid == op->uid;
+}
+
+static void
+op_broadcast(WirtHttp *self, const WirtHttpOp *op)
+{
+    for (GList *l = self->streams; l;) {
+        EventStream *stream = l->data;
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(JsonNode) node = NULL;
+        g_autofree char *now = NULL;
+
+        l = l->next; /* sending may close and free the stream */
+        if (!op_visible(op, stream->actor))
+            continue;
+        b = json_builder_new();
+        now = wirt_util_iso8601_now();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, "operation");
+        json_builder_set_member_name(b, "time");
+        json_builder_add_string_value(b, now);
+        json_builder_set_member_name(b, "operation");
+        json_builder_add_value(b, op_to_json(op));
+        json_builder_end_object(b);
+        node = json_builder_get_root(b);
+        event_stream_send(stream, node);
+    }
+}
+
+static void
+handle_ops_list(WirtHttpRequest *req)
+{
+    g_autoptr(JsonArray) array = json_array_new();
+    g_autoptr(JsonNode) node = NULL;
+
+    ops_prune(req->self);
+    for (guint i = 0; i < req->self->ops->len; i++) {
+        WirtHttpOp *op = g_ptr_array_index(req->self->ops, i);
+        if (op_visible(op, req->actor))
+            json_array_add_element(array, op_to_json(op));
+    }
+    node = json_node_init_array(json_node_alloc(), json_array_ref(array));
+    wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+}
+
+static void
+handle_op_get(WirtHttpRequest *req)
+{
+    for (guint i = 0; i < req->self->ops->len; i++) {
+        WirtHttpOp *op = g_ptr_array_index(req->self->ops, i);
+        if (g_str_equal(op->id, req->name) && op_visible(op, req->actor)) {
+            g_autoptr(JsonNode) node = op_to_json(op);
+            wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+            return;
+        }
+    }
+    wirt_http_reply_error_status(req->msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND,
+                                 "operation not found");
+}
+
 /* ------------------------------------------------------- /1.0/login, logout */
 
 #define SESSION_COOKIE "wirt_session"
@@ -800,6 +1030,8 @@ static const WirtHttpRoute routes[] = {
     {{"GET", "/1.0/tokens", WIRT_ACTION_LAST, NULL}, handle_tokens_list},
     {{"POST", "/1.0/tokens", WIRT_ACTION_LAST, "{\"name\":\"walk\"}"}, handle_tokens_create},
     {{"DELETE", "/1.0/tokens/{name}", WIRT_ACTION_LAST, NULL}, handle_tokens_delete},
+    {{"GET", "/1.0/operations", WIRT_ACTION_LAST, NULL}, handle_ops_list},
+    {{"GET", "/1.0/operations/{name}", WIRT_ACTION_LAST, NULL}, handle_op_get},
     {{"POST", "/1.0/login", WIRT_ACTION_LAST, NULL}, handle_login},
     {{"POST", "/1.0/logout", WIRT_ACTION_LAST, NULL}, handle_logout},
 };
@@ -895,6 +1127,12 @@ peer_uid(SoupServerMessage *msg, uid_t *out_uid, GError **error)
     return TRUE;
 }
 
+static void
+actor_free_cb(gpointer data)
+{
+    wirt_actor_free(data);
+}
+
 /* Routes a request whose caller is known. */
 static void
 dispatch(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -928,6 +1166,18 @@ dispatch(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTable *q
         if (!g_str_equal(route->info.method, method)) {
             g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", route->info.method);
             continue;
+        }
+        /* Kept with the message for wirt_http_pause_for(): operations belong to their caller. */
+        g_object_set_data(G_OBJECT(msg), "wirt-http", self);
+        g_object_set_data_full(G_OBJECT(msg), "wirt-actor",
+                               wirt_actor_new(actor->uid, actor->user,
+                                              (const char *const *)actor->groups, NULL, NULL,
+                                              actor->door),
+                               actor_free_cb);
+        {
+            WirtActor *kept = g_object_get_data(G_OBJECT(msg), "wirt-actor");
+            kept->is_admin = actor->is_admin;
+            kept->is_member = actor->is_member;
         }
         route->handler(&req);
         return;
@@ -1147,6 +1397,7 @@ wirt_http_new(WirtService *service, GError **error)
 
     self->service = service;
     self->config = wirt_service_get_config(service);
+    self->ops = g_ptr_array_new_with_free_func(op_free);
     if (!(self->tokens = wirt_tokens_open(self->config->http.token_file, error)))
         return NULL;
     self->auth = wirt_auth_new(&self->config->http, self->tokens);
@@ -1314,6 +1565,15 @@ wirt_http_free(WirtHttp *self)
         return;
     while (self->streams)
         event_stream_free(self->streams->data);
+    /* Running operations finish after us: detach them, they free themselves. */
+    for (guint i = self->ops ? self->ops->len : 0; i > 0; i--) {
+        WirtHttpOp *op = g_ptr_array_index(self->ops, i - 1);
+        if (!op->finished) {
+            op->self = NULL;
+            g_ptr_array_steal_index(self->ops, i - 1);
+        }
+    }
+    g_clear_pointer(&self->ops, g_ptr_array_unref);
     if (self->server)
         soup_server_disconnect(self->server);
     g_clear_object(&self->server);

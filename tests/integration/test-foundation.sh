@@ -233,6 +233,25 @@ tap_is "$code:$(jq -r .error.code "$tmp/body")" "400:invalid" "malformed JSON is
 code=$(http_as wt-alice -X PATCH http://wirt/1.0/vms)
 tap_is "$code" 405 "a known route with another method is a 405"
 
+# --- operations: Prefer: respond-async -------------------------------------------------
+code=$(http_as wt-alice -X PUT -H 'Prefer: respond-async' -H 'Content-Type: application/json' \
+    --data '{"action":"start"}' http://wirt/1.0/vms/web/state)
+op=$(jq -r .id "$tmp/body")
+tap_is "$code:$(jq -r .status "$tmp/body")" "202:running" "Prefer: respond-async answers 202 with a running operation"
+status=running
+for _ in $(seq 50); do
+    http_as wt-alice "http://wirt/1.0/operations/$op" >/dev/null
+    status=$(jq -r .status "$tmp/body")
+    [ "$status" = running ] || break
+    sleep 0.1
+done
+tap_is "$status:$(jq -r '.status_code, .vm.state' "$tmp/body" | paste -sd:)" "success:200:running" \
+    "the operation finishes with the VM's new state"
+tap_is "$(http_as wt-bob "http://wirt/1.0/operations/$op")" 404 "bob cannot see alice's operation"
+code=$(http_as wt-bob http://wirt/1.0/operations)
+tap_is "$code:$(jq length "$tmp/body")" "200:0" "nor list it"
+as wt-alice destroy web >/dev/null 2>&1
+
 # --- live events: each stream carries only what its user may see -----------------------
 ( wt_as wt-alice "$wirt" events --format json --count 2 >"$tmp/alice-events" 2>&1 ) &
 alice_events=$!
