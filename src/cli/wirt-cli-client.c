@@ -224,7 +224,7 @@ wirt_cli_client_websocket_async(WirtCliClient *client, const char *path, GCancel
 {
     g_autofree char *url = g_strconcat("ws://localhost", path, NULL);
     g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
-    SoupMessage *message = soup_message_new("GET", url);
+    g_autoptr(SoupMessage) message = soup_message_new("GET", url);
 
     g_task_set_source_tag(task, wirt_cli_client_websocket_async);
     if (!message) {
@@ -234,7 +234,7 @@ wirt_cli_client_websocket_async(WirtCliClient *client, const char *path, GCancel
     }
     /* The task keeps the message: when the upgrade is refused, its status is all that
      * is left (libsoup reads no body for a failed handshake). */
-    g_task_set_task_data(task, message, g_object_unref);
+    g_task_set_task_data(task, g_object_ref(message), g_object_unref);
     soup_session_websocket_connect_async(client->session, message, NULL, NULL, G_PRIORITY_DEFAULT,
                                          cancellable, on_websocket_connected,
                                          g_steal_pointer(&task));

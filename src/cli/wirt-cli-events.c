@@ -27,6 +27,18 @@ wirt_cli_events_view_clear(WirtCliEventsView *view)
     g_clear_pointer(&view->user, g_free);
 }
 
+/* The member @key when it is a JSON value of @type, else NULL: the server's input must not
+ * reach json-glib's type assertions. */
+static JsonNode *
+member_value(JsonObject *object, const char *key, GType type)
+{
+    JsonNode *node = json_object_get_member(object, key);
+
+    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != type)
+        return NULL;
+    return node;
+}
+
 static gboolean
 unexpected_event(GError **error, const char *what)
 {
@@ -57,6 +69,7 @@ wirt_cli_events_take_message(WirtCliEventsView *view, const char *data, gsize le
     g_autoptr(GError) local = NULL;
     JsonNode *root = NULL;
     JsonObject *object = NULL;
+    JsonNode *node = NULL;
     const char *type = NULL;
 
     if (len > G_MAXSSIZE || !json_parser_load_from_data(parser, data, (gssize)len, &local)) {
@@ -68,21 +81,21 @@ wirt_cli_events_take_message(WirtCliEventsView *view, const char *data, gsize le
     if (!root || !JSON_NODE_HOLDS_OBJECT(root))
         return unexpected_event(error, "not an object");
     object = json_node_get_object(root);
-    type = json_object_get_string_member_with_default(object, "type", NULL);
+    node = member_value(object, "type", G_TYPE_STRING);
+    type = node ? json_node_get_string(node) : NULL;
 
     if (g_strcmp0(type, "hello") == 0) {
-        const char *user = json_object_get_string_member_with_default(object, "user", NULL);
-
-        if (user) {
+        if ((node = member_value(object, "user", G_TYPE_STRING))) {
             g_free(view->user);
-            view->user = g_strdup(user);
+            view->user = g_strdup(json_node_get_string(node));
         }
-        view->admin = json_object_get_boolean_member_with_default(object, "admin", view->admin);
+        if ((node = member_value(object, "admin", G_TYPE_BOOLEAN)))
+            view->admin = json_node_get_boolean(node);
         return TRUE;
     }
     if (g_strcmp0(type, "vm") == 0) {
-        if (!json_object_has_member(object, "vm") ||
-            !JSON_NODE_HOLDS_OBJECT(json_object_get_member(object, "vm")))
+        node = json_object_get_member(object, "vm");
+        if (!node || !JSON_NODE_HOLDS_OBJECT(node))
             return unexpected_event(error, "a VM event without a VM");
         view->vm_events++;
     } else if (view->format == WIRT_CLI_FORMAT_TABLE) {
@@ -140,14 +153,14 @@ events_run_stop(EventsRun *run, gushort code)
     }
 }
 
-/* Records the first failure and ends the stream. */
+/* Records the first failure (taking @error) and ends the stream. */
 static void
 events_run_fail(EventsRun *run, GError *error, gushort code)
 {
+    g_autoptr(GError) owned = error;
+
     if (!run->error)
-        run->error = error;
-    else
-        g_error_free(error);
+        run->error = g_steal_pointer(&owned);
     events_run_stop(run, code);
 }
 
@@ -157,14 +170,14 @@ on_ws_message(SoupWebsocketConnection *ws G_GNUC_UNUSED, gint type G_GNUC_UNUSED
 {
     EventsRun *run = user_data;
     g_autoptr(GString) text = g_string_new(NULL);
-    GError *error = NULL;
+    g_autoptr(GError) error = NULL;
     gsize len = 0;
     const char *data = g_bytes_get_data(message, &len);
 
     if (run->stopping)
         return;
     if (!wirt_cli_events_take_message(&run->view, data, len, text, &error)) {
-        events_run_fail(run, error, SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+        events_run_fail(run, g_steal_pointer(&error), SOUP_WEBSOCKET_CLOSE_BAD_DATA);
         return;
     }
     if (text->len > 0 &&
@@ -241,19 +254,19 @@ static void
 on_connected(GObject *source G_GNUC_UNUSED, GAsyncResult *result, gpointer user_data)
 {
     EventsRun *run = user_data;
-    GError *error = NULL;
+    g_autoptr(GError) error = NULL;
 
     run->ws = wirt_cli_client_websocket_finish(run->client, result, &error);
     if (!run->ws) {
-        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-            g_error_free(error); /* interrupted while connecting: a normal end */
-        } else {
+        /* Cancelled means interrupted while connecting: a normal end. */
+        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
             /* libsoup keeps no body for a refused upgrade, so the server's own message is
              * lost; wirtd refuses with 409 only when the user has too many streams. */
-            if (g_error_matches(error, WIRT_ERROR, WIRT_ERROR_CONFLICT))
-                g_prefix_error(&error, "too many event streams open? ");
-            g_prefix_error(&error, "cannot open the event stream: ");
-            run->error = error;
+            run->error = g_error_new(error->domain, error->code,
+                                     "cannot open the event stream: %s%s", error->message,
+                                     g_error_matches(error, WIRT_ERROR, WIRT_ERROR_CONFLICT)
+                                         ? " (too many event streams open?)"
+                                         : "");
         }
         events_run_quit(run);
         return;

@@ -1,13 +1,19 @@
 /* test-cli.c: the wirt CLI without a server: command lines -> requests, sizes, answers ->
- * errors and exit codes, JSON -> tables (golden strings), and the run loop on a fake
- * transport. */
+ * errors and exit codes, JSON -> tables (golden strings), the run loop on a fake
+ * transport, and `wirt events` against a fake wirtd (a SoupServer on a unix socket). */
+#include <gio/gunixsocketaddress.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/wirt-error.h"
 #include "wirt-cli-args.h"
 #include "wirt-cli-client.h"
+#include "wirt-cli-events.h"
 #include "wirt-cli-format.h"
 #include "wirt-cli-request.h"
 #include "wirt-cli.h"
@@ -85,6 +91,8 @@ static const RequestCase request_cases[] = {
      NULL},
     {"history-limit", "history --limit 1000000", "GET", "/1.0/history?limit=1000000", NULL},
     {"whoami", "whoami", "GET", "/1.0", NULL},
+    {"events", "events", "GET", "/1.0/events", NULL},
+    {"events-count", "events --count 2 --format json", "GET", "/1.0/events", NULL},
 };
 
 static void
@@ -151,6 +159,17 @@ static const UsageCase usage_cases[] = {
     {"pool-bad-sub", "pool show", "pool: unknown subcommand 'show'"},
     {"help-unknown", "help frob", "help: unknown command 'frob'"},
     {"quota-name", "quota web", "quota: unexpected argument"},
+    {"events-count-zero", "events --count 0", "option '--count': '0' is not a whole number from 1"},
+    {"events-count-word", "events --count two", "'two' is not a whole number"},
+    {"events-count-negative", "events --count -1", "'-1' is not a whole number"},
+    {"events-count-huge", "events --count 1000000001", "from 1 to 1000000000"},
+    {"events-count-missing", "events --count", "option '--count' needs a value"},
+    {"events-count-empty", "events --count=", "option '--count' needs a value"},
+    {"events-unknown-option", "events --frob", "events: unknown option '--frob'"},
+    {"events-other-option", "events --limit 5", "events: unknown option '--limit'"},
+    {"events-arg", "events web", "events: unexpected argument 'web'"},
+    {"count-elsewhere", "list --count 1", "list: unknown option '--count'"},
+    {"count-first", "--count 1 events", "'--count' belongs after the command"},
 };
 
 static void
@@ -202,11 +221,37 @@ test_parse_globals(void)
 }
 
 static void
+test_parse_events(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtCliArgs) plain = parse_line("events", &error);
+    g_autoptr(WirtCliArgs) counted = NULL;
+    g_autoptr(WirtCliArgs) help = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpint(plain->command, ==, WIRT_CLI_CMD_EVENTS);
+    g_assert_cmpint(plain->format, ==, WIRT_CLI_FORMAT_TABLE);
+    g_assert_cmpuint(plain->count, ==, 0);
+
+    counted = parse_line("--format json events --count=1000000000", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(counted->command, ==, WIRT_CLI_CMD_EVENTS);
+    g_assert_cmpint(counted->format, ==, WIRT_CLI_FORMAT_JSON);
+    g_assert_cmpuint(counted->count, ==, 1000000000);
+
+    help = parse_line("events --help", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(help->command, ==, WIRT_CLI_CMD_HELP);
+    g_assert_cmpstr(help->command_name, ==, "events");
+}
+
+static void
 test_help(void)
 {
-    static const char *const commands[] = {
-        "list",   "info",      "create", "start", "stop", "destroy", "reboot",  "suspend", "resume",
-        "delete", "autostart", "adopt",  "pool",  "node", "quota",   "history", "whoami"};
+    static const char *const commands[] = {"list",      "info",   "create",  "start",  "stop",
+                                           "destroy",   "reboot", "suspend", "resume", "delete",
+                                           "autostart", "adopt",  "pool",    "node",   "quota",
+                                           "history",   "whoami", "events"};
     g_autofree char *overview = wirt_cli_args_help(NULL);
 
     g_assert_true(g_str_has_prefix(overview, "Usage: wirt "));
@@ -233,6 +278,11 @@ test_help(void)
              *o; o++)
             g_assert_nonnull(strstr(help, *o));
     }
+    {
+        g_autofree char *help = wirt_cli_args_help("events");
+        g_assert_true(g_str_has_prefix(help, "Usage: wirt events [--count N]\n"));
+        g_assert_nonnull(strstr(help, "  --count N "));
+    }
 }
 
 static void
@@ -248,6 +298,7 @@ test_hint(void)
         {"--socket list start --bogus", "Try 'wirt start --help'."},
         {"--format json list --bogus", "Try 'wirt list --help'."},
         {"help frob", "Try 'wirt --help'."},
+        {"events --count x", "Try 'wirt events --help'."},
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -544,6 +595,166 @@ test_format_history(void)
                     "garbage               root   cli    web  stop    failed\n");
 }
 
+static const char sample_event[] =
+    "{\"type\": \"vm\", \"change\": \"updated\", \"time\": \"2026-11-23T23:40:01.123456Z\",\n"
+    " \"vm\": {\"name\": \"web\", \"owner\": \"alice\", \"domain\": \"alice.web\",\n"
+    " \"state\": \"running\", \"memory_mib\": 512, \"vcpus\": 1, \"pool\": \"default\","
+    " \"node\": \"hv1\"}}";
+
+/* sample_event as wirt events --format json prints it: compact, one line */
+static const char sample_event_line[] =
+    "{\"type\":\"vm\",\"change\":\"updated\",\"time\":\"2026-11-23T23:40:01.123456Z\","
+    "\"vm\":{\"name\":\"web\",\"owner\":\"alice\",\"domain\":\"alice.web\","
+    "\"state\":\"running\",\"memory_mib\":512,\"vcpus\":1,\"pool\":\"default\","
+    "\"node\":\"hv1\"}}\n";
+
+static void
+test_format_event(void)
+{
+    static const struct {
+        const char *event;
+        const char *user;
+        gboolean admin;
+        const char *line;
+    } cases[] = {
+        {sample_event, "alice", FALSE, "2026-11-23T23:40:01Z  web  running\n"},
+        {sample_event, "root", TRUE, "2026-11-23T23:40:01Z  alice/web  running\n"},
+        {sample_event, "alice", TRUE, "2026-11-23T23:40:01Z  alice/web  running\n"},
+        {sample_event, "bob", FALSE, "2026-11-23T23:40:01Z  alice/web  running\n"}, /* open mode */
+        {sample_event, NULL, FALSE, "2026-11-23T23:40:01Z  alice/web  running\n"},
+        {"{\"type\":\"vm\",\"change\":\"removed\",\"time\":\"2026-11-24T01:00:00+01:00\","
+         "\"vm\":{\"name\":\"web\",\"owner\":\"alice\",\"state\":\"running\"}}",
+         "alice", FALSE, "2026-11-24T00:00:00Z  web  removed\n"},
+        {"{\"type\":\"vm\",\"change\":\"updated\",\"time\":\"2026-11-23T23:40:01Z\","
+         "\"vm\":{\"name\":\"legacy\",\"owner\":null,\"state\":\"paused\"}}",
+         "root", TRUE, "2026-11-23T23:40:01Z  -/legacy  paused\n"},
+        {"{\"type\":\"vm\",\"change\":\"updated\",\"time\":\"yesterday\",\"vm\":{}}", "alice",
+         FALSE, "yesterday  -  -\n"},
+        {"{\"type\":\"vm\",\"change\":\"updated\",\"vm\":{\"name\":\"w\\u001b[2Je\\nb\","
+         "\"owner\":\"alice\",\"state\":\"run\\tning\\u009b\"}}",
+         "alice", FALSE, "-  w?[2Je b  run ning?\n"},
+    };
+    g_autoptr(JsonNode) no_vm = json("{\"type\":\"vm\",\"change\":\"updated\",\"vm\":[]}");
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(JsonNode) event = json(cases[i].event);
+
+        g_test_message("event %" G_GSIZE_FORMAT, i);
+        g_string_truncate(out, 0);
+        g_assert_true(wirt_cli_format_event(event, cases[i].user, cases[i].admin, out, &error));
+        g_assert_no_error(error);
+        g_assert_cmpstr(out->str, ==, cases[i].line);
+    }
+    g_string_truncate(out, 0);
+    g_assert_false(wirt_cli_format_event(no_vm, "alice", FALSE, out, &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_FAILED);
+    g_assert_cmpuint(out->len, ==, 0);
+}
+
+/* Feeds @messages to one view; returns what it printed. */
+static char *
+take_messages(WirtCliEventsView *view, const char *const *messages)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (const char *const *m = messages; *m; m++) {
+        g_autoptr(GError) error = NULL;
+        g_assert_true(wirt_cli_events_take_message(view, *m, strlen(*m), out, &error));
+        g_assert_no_error(error);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void
+test_events_messages(void)
+{
+    static const char hello_alice[] = "{\"type\":\"hello\",\"user\":\"alice\",\"admin\":false}";
+    static const char hello_admin[] = "{\"type\":\"hello\",\"user\":\"root\",\"admin\":true}";
+    static const char ping[] = "{\"type\":\"later\",\"n\":1}";
+    const char *const stream_alice[] = {hello_alice, sample_event, ping, NULL};
+    const char *const stream_admin[] = {hello_admin, sample_event, NULL};
+    g_auto(WirtCliEventsView) table = {.format = WIRT_CLI_FORMAT_TABLE};
+    g_auto(WirtCliEventsView) admin = {.format = WIRT_CLI_FORMAT_TABLE, .user = g_strdup("x")};
+    g_auto(WirtCliEventsView) json_view = {.format = WIRT_CLI_FORMAT_JSON};
+    g_autofree char *table_out = take_messages(&table, stream_alice);
+    g_autofree char *admin_out = take_messages(&admin, stream_admin);
+    g_autofree char *json_out = take_messages(&json_view, stream_alice);
+    g_autofree char *json_expected =
+        g_strconcat(sample_event_line, "{\"type\":\"later\",\"n\":1}\n", NULL);
+
+    /* the hello says who we are: alice's own VM is "web" */
+    g_assert_cmpstr(table_out, ==, "2026-11-23T23:40:01Z  web  running\n");
+    g_assert_cmpstr(table.user, ==, "alice");
+    g_assert_cmpuint(table.vm_events, ==, 1);
+    g_assert_cmpstr(admin_out, ==, "2026-11-23T23:40:01Z  alice/web  running\n");
+    g_assert_true(admin.admin);
+    g_assert_cmpstr(admin.user, ==, "root");
+    /* JSON: every message but the hello, one compact line each; only VM events count */
+    g_assert_cmpstr(json_out, ==, json_expected);
+    g_assert_cmpuint(json_view.vm_events, ==, 1);
+}
+
+static void
+test_events_messages_json_escapes(void)
+{
+    static const char event[] = "{\"type\":\"vm\",\"change\":\"updated\",\"vm\":"
+                                "{\"name\":\"a\\nb\\u001b\",\"state\":\"running\"}}";
+    g_auto(WirtCliEventsView) view = {.format = WIRT_CLI_FORMAT_JSON};
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(wirt_cli_events_take_message(&view, event, strlen(event), out, &error));
+    /* one line whatever the strings hold: control characters stay escaped */
+    g_assert_cmpstr(out->str, ==,
+                    "{\"type\":\"vm\",\"change\":\"updated\",\"vm\":{\"name\":\"a\\nb\\u001b\","
+                    "\"state\":\"running\"}}\n");
+}
+
+static void
+test_events_messages_bad(void)
+{
+    static const struct {
+        const char *message;
+        const char *error;
+    } cases[] = {
+        {"{", "wirtd sent a malformed event"},
+        {"", "unexpected event (not an object)"},
+        {"[1]", "unexpected event (not an object)"},
+        {"{\"type\":\"vm\",\"change\":\"updated\"}", "a VM event without a VM"},
+        {"{\"type\":\"vm\",\"vm\":\"web\"}", "a VM event without a VM"},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        for (guint f = 0; f < 2; f++) {
+            g_auto(WirtCliEventsView)
+                view = {.format = f ? WIRT_CLI_FORMAT_JSON : WIRT_CLI_FORMAT_TABLE};
+            g_autoptr(GString) out = g_string_new(NULL);
+            g_autoptr(GError) error = NULL;
+
+            g_test_message("message '%s', format %u", cases[i].message, f);
+            g_assert_false(wirt_cli_events_take_message(&view, cases[i].message,
+                                                        strlen(cases[i].message), out, &error));
+            g_assert_error(error, WIRT_ERROR, WIRT_ERROR_FAILED);
+            g_assert_nonnull(strstr(error->message, cases[i].error));
+            g_assert_cmpuint(out->len, ==, 0);
+            g_assert_cmpuint(view.vm_events, ==, 0);
+        }
+    }
+    {
+        /* a hello of the wrong shape is not trusted, and asserts nothing in json-glib */
+        static const char odd_hello[] = "{\"type\":\"hello\",\"user\":5,\"admin\":{}}";
+        g_auto(WirtCliEventsView)
+            view = {.format = WIRT_CLI_FORMAT_TABLE, .user = g_strdup("alice")};
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        g_assert_true(wirt_cli_events_take_message(&view, odd_hello, strlen(odd_hello), out, NULL));
+        g_assert_cmpstr(view.user, ==, "alice");
+        g_assert_false(view.admin);
+    }
+}
+
 static void
 test_sanitize(void)
 {
@@ -786,6 +997,252 @@ test_main_no_socket(void)
                               "running?)\n");
 }
 
+/* ---- wirt events against a fake wirtd ---- */
+
+typedef struct {
+    const char *label;
+    const char *line;         /* the wirt command line */
+    guint refuse;             /* answer the upgrade with this status instead */
+    const char *messages[4];  /* sent after the upgrade */
+    gushort close_code;       /* then closed with this code; 0: left open */
+    const char *close_reason; /* NULL: none */
+    gboolean interrupt;       /* raise SIGINT once the messages are out */
+    WirtError error;          /* unused when ok */
+    gboolean ok;
+    const char *message; /* the error message, exactly */
+    const char *out;     /* what wirt printed */
+} StreamCase;
+
+static const char hello[] = "{\"type\":\"hello\",\"user\":\"alice\",\"admin\":false}";
+
+/* clang-format off: one case per line or two, as a table */
+static const StreamCase stream_cases[] = {
+    {"closed-normally",
+     "events",
+     0,
+     {hello, sample_event, NULL},
+     1000,
+     NULL,
+     FALSE,
+     0,
+     TRUE,
+     NULL,
+     "2026-11-23T23:40:01Z  web  running\n"},
+    {"json",
+     "events --format json",
+     0,
+     {hello, sample_event, sample_event, NULL},
+     1000,
+     NULL,
+     FALSE,
+     0,
+     TRUE,
+     NULL,
+     NULL /* sample_event_line twice */},
+    {"count",
+     "events --count 1",
+     0,
+     {hello, sample_event, sample_event, NULL},
+     0,
+     NULL,
+     FALSE,
+     0,
+     TRUE,
+     NULL,
+     "2026-11-23T23:40:01Z  web  running\n"},
+    /* SIGINT at once: whether or not wirt has read the hello, or even finished the upgrade,
+     * it ends cleanly with nothing printed */
+    {"interrupted", "events", 0, {hello, NULL}, 0, NULL, TRUE, 0, TRUE, NULL, ""},
+    {"policy",
+     "events",
+     0,
+     {hello, sample_event, NULL},
+     1008,
+     "client too slow: reconnect",
+     FALSE,
+     WIRT_ERROR_HOST_DOWN,
+     FALSE,
+     "event stream closed by wirtd: 1008 client too slow: reconnect",
+     "2026-11-23T23:40:01Z  web  running\n"},
+    {"going-away",
+     "events",
+     0,
+     {hello, NULL},
+     1001,
+     NULL,
+     FALSE,
+     WIRT_ERROR_HOST_DOWN,
+     FALSE,
+     "event stream closed by wirtd: 1001 going away (wirtd is stopping?)",
+     ""},
+    {"malformed",
+     "events",
+     0,
+     {hello, "{\"type\":\"vm\"", sample_event, NULL},
+     0,
+     NULL,
+     FALSE,
+     WIRT_ERROR_FAILED,
+     FALSE,
+     NULL /* json-glib's words */,
+     ""},
+    {"too-many",
+     "events",
+     409,
+     {NULL},
+     0,
+     NULL,
+     FALSE,
+     WIRT_ERROR_CONFLICT,
+     FALSE,
+     "cannot open the event stream: wirtd answered HTTP 409 Conflict (too many event streams "
+     "open?)",
+     ""},
+    {"denied",
+     "events",
+     403,
+     {NULL},
+     0,
+     NULL,
+     FALSE,
+     WIRT_ERROR_DENIED,
+     FALSE,
+     "cannot open the event stream: wirtd answered HTTP 403 Forbidden",
+     ""},
+};
+/* clang-format on */
+
+typedef struct {
+    const StreamCase *tc;
+    SoupServer *server;
+    char *dir; /* a fresh one per test, for the socket */
+    char *socket_path;
+} StreamFixture;
+
+static void
+on_fake_events(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg G_GNUC_UNUSED,
+               const char *path G_GNUC_UNUSED, SoupWebsocketConnection *ws, gpointer user_data)
+{
+    const StreamCase *tc = user_data;
+
+    for (const char *const *m = tc->messages; *m; m++)
+        soup_websocket_connection_send_text(ws, *m);
+    if (tc->close_code)
+        soup_websocket_connection_close(ws, tc->close_code, tc->close_reason);
+    else
+        g_object_set_data_full(G_OBJECT(server), "ws", g_object_ref(ws), g_object_unref);
+    if (tc->interrupt)
+        kill(getpid(), SIGINT); /* handled by wirt's loop, which is running */
+}
+
+static void
+on_fake_refuse(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg,
+               const char *path G_GNUC_UNUSED, GHashTable *query G_GNUC_UNUSED, gpointer user_data)
+{
+    const StreamCase *tc = user_data;
+    static const char body[] = "{\"error\":{\"code\":\"conflict\",\"message\":\"17 streams\"}}";
+
+    soup_server_message_set_status(msg, tc->refuse, NULL);
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, body,
+                                     strlen(body));
+}
+
+static void
+stream_setup(StreamFixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocket) socket =
+        g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+    g_autoptr(GSocketAddress) address = NULL;
+
+    fx->tc = data;
+    fx->dir = g_dir_make_tmp("wirt-cli-XXXXXX", &error);
+    g_assert_no_error(error);
+    fx->socket_path = g_build_filename(fx->dir, "wirtd.sock", NULL);
+    address = g_unix_socket_address_new(fx->socket_path);
+    g_assert_no_error(error);
+    g_assert_true(g_socket_bind(socket, address, TRUE, &error));
+    g_assert_true(g_socket_listen(socket, &error));
+    fx->server = soup_server_new(NULL, NULL);
+    if (fx->tc->refuse)
+        soup_server_add_handler(fx->server, "/1.0/events", on_fake_refuse, (gpointer)fx->tc, NULL);
+    else
+        soup_server_add_websocket_handler(fx->server, "/1.0/events", NULL, NULL, on_fake_events,
+                                          (gpointer)fx->tc, NULL);
+    g_assert_true(soup_server_listen_socket(fx->server, socket, 0, &error));
+    g_assert_no_error(error);
+}
+
+static void
+stream_teardown(StreamFixture *fx, gconstpointer data G_GNUC_UNUSED)
+{
+    soup_server_disconnect(fx->server);
+    g_clear_object(&fx->server);
+    g_unlink(fx->socket_path);
+    g_rmdir(fx->dir);
+    g_free(fx->socket_path);
+    g_free(fx->dir);
+}
+
+static gboolean
+on_stuck(gpointer user_data G_GNUC_UNUSED)
+{
+    g_error("wirt events did not end");
+    return G_SOURCE_REMOVE;
+}
+
+static void
+test_events_stream(StreamFixture *fx, gconstpointer data G_GNUC_UNUSED)
+{
+    const StreamCase *tc = fx->tc;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtCliArgs) args = parse_line(tc->line, &error);
+    g_autoptr(WirtCliClient) client = wirt_cli_client_new(fx->socket_path);
+    g_autofree char *expected = NULL;
+    char *buffer = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&buffer, &size);
+    guint watchdog = g_timeout_add_seconds(20, on_stuck, NULL);
+    gboolean ok = FALSE;
+
+    g_assert_no_error(error);
+    g_assert_nonnull(out);
+    ok = wirt_cli_events_run(client, args, "alice", FALSE, out, &error);
+    g_clear_handle_id(&watchdog, g_source_remove);
+    g_assert_cmpint(fclose(out), ==, 0);
+
+    expected =
+        tc->out ? g_strdup(tc->out) : g_strconcat(sample_event_line, sample_event_line, NULL);
+    g_assert_cmpstr(buffer, ==, expected);
+    free(buffer);
+    if (tc->ok) {
+        g_assert_no_error(error);
+        g_assert_true(ok);
+        return;
+    }
+    g_assert_false(ok);
+    g_assert_error(error, WIRT_ERROR, (gint)tc->error);
+    if (tc->message)
+        g_assert_cmpstr(error->message, ==, tc->message);
+    g_assert_cmpint(wirt_cli_exit_code(error), ==, wirt_error_exit_code(tc->error));
+}
+
+static void
+test_main_events_no_socket(void)
+{
+    if (g_test_subprocess()) {
+        g_autofree char *socket = g_build_filename(g_get_tmp_dir(), "no-such.sock", NULL);
+        const char *const argv[] = {"wirt", "--socket", socket, "events", "--count", "1", NULL};
+        g_assert_cmpint(wirt_cli_main(6, argv), ==, 7);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout("");
+    g_test_trap_assert_stderr("wirt: cannot connect to *no-such.sock: no such socket (is wirtd "
+                              "running?)\n");
+}
+
 static char *
 case_path(const char *group, const char *label)
 {
@@ -805,7 +1262,13 @@ main(int argc, char **argv)
         g_autofree char *path = case_path("usage", usage_cases[i].label);
         g_test_add_data_func(path, &usage_cases[i], test_usage);
     }
+    for (gsize i = 0; i < G_N_ELEMENTS(stream_cases); i++) {
+        g_autofree char *path = case_path("events/stream", stream_cases[i].label);
+        g_test_add(path, StreamFixture, &stream_cases[i], stream_setup, test_events_stream,
+                   stream_teardown);
+    }
     g_test_add_func("/cli/args/globals", test_parse_globals);
+    g_test_add_func("/cli/args/events", test_parse_events);
     g_test_add_func("/cli/args/help", test_help);
     g_test_add_func("/cli/args/hint", test_hint);
     g_test_add_func("/cli/args/socket-path", test_socket_path);
@@ -817,6 +1280,10 @@ main(int argc, char **argv)
     g_test_add_func("/cli/format/hosts", test_format_hosts);
     g_test_add_func("/cli/format/quota", test_format_quota);
     g_test_add_func("/cli/format/history", test_format_history);
+    g_test_add_func("/cli/format/event", test_format_event);
+    g_test_add_func("/cli/events/messages", test_events_messages);
+    g_test_add_func("/cli/events/json-escapes", test_events_messages_json_escapes);
+    g_test_add_func("/cli/events/bad", test_events_messages_bad);
     g_test_add_func("/cli/format/sanitize", test_sanitize);
     g_test_add_func("/cli/answer/parse", test_parse_answer);
     g_test_add("/cli/run/list", Fixture, NULL, fixture_setup, test_run_list, fixture_teardown);
@@ -828,5 +1295,6 @@ main(int argc, char **argv)
                fixture_teardown);
     g_test_add_func("/cli/main/usage", test_main_usage);
     g_test_add_func("/cli/main/no-socket", test_main_no_socket);
+    g_test_add_func("/cli/main/events-no-socket", test_main_events_no_socket);
     return g_test_run();
 }
