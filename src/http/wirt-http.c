@@ -9,6 +9,7 @@
 #include "wirt-http.h"
 #include "wirt-http-private.h"
 #include "wirt-http-auth.h"
+#include "wirt-http-resources.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -623,6 +624,28 @@ handle_history(WirtHttpRequest *req)
     wirt_http_reply_node_or_error(req->msg, node, error);
 }
 
+/* ---------------------------------------------------- /1.0/openapi.json */
+
+/* data/openapi.json, compiled into wirtd (tests/integration/test-openapi.sh
+ * checks it against the route table). */
+static void
+handle_openapi(WirtHttpRequest *req)
+{
+    g_autoptr(GBytes) doc =
+        g_resource_lookup_data(wirt_http_get_resource(), "/dev/wirt/http/openapi.json",
+                               G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    gsize len = 0;
+    const char *data = doc ? g_bytes_get_data(doc, &len) : NULL;
+
+    if (!data) {
+        wirt_http_reply_error_status(req->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, WIRT_ERROR_FAILED,
+                                     "the API description is missing");
+        return;
+    }
+    soup_server_message_set_status(req->msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response(req->msg, "application/json", SOUP_MEMORY_COPY, data, len);
+}
+
 /* -------------------------------------------------------- /1.0/operations */
 
 /* An operation is seen by the user who started it and by admins only. */
@@ -671,7 +694,7 @@ handle_ops_list(WirtHttpRequest *req)
         if (op_visible(op, req->actor))
             json_array_add_element(array, op_to_json(op));
     }
-    node = json_node_init_array(json_node_alloc(), json_array_ref(array));
+    node = json_node_init_array(json_node_alloc(), array);
     wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
 }
 
@@ -1030,6 +1053,7 @@ static const WirtHttpRoute routes[] = {
     {{"GET", "/1.0/tokens", WIRT_ACTION_LAST, NULL}, handle_tokens_list},
     {{"POST", "/1.0/tokens", WIRT_ACTION_LAST, "{\"name\":\"walk\"}"}, handle_tokens_create},
     {{"DELETE", "/1.0/tokens/{name}", WIRT_ACTION_LAST, NULL}, handle_tokens_delete},
+    {{"GET", "/1.0/openapi.json", WIRT_ACTION_LAST, NULL}, handle_openapi},
     {{"GET", "/1.0/operations", WIRT_ACTION_LAST, NULL}, handle_ops_list},
     {{"GET", "/1.0/operations/{name}", WIRT_ACTION_LAST, NULL}, handle_op_get},
     {{"POST", "/1.0/login", WIRT_ACTION_LAST, NULL}, handle_login},

@@ -1258,3 +1258,372 @@ wirt_service_history(WirtService *service, const WirtActor *actor, const char *o
     json_builder_end_array(b);
     return json_builder_get_root(b);
 }
+
+/* ------------------------------------------------------ seed 001's /virt */
+
+/* An unowned domain keeps the name libvirt has; it only must not be a path. */
+static gboolean
+virt_domain_name_validate(const char *name, GError **error)
+{
+    gsize len = name ? strlen(name) : 0;
+
+    if (len == 0 || len > 255 || !g_utf8_validate(name, (gssize)len, NULL)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "domain name must be 1 to 255 bytes of UTF-8");
+        return FALSE;
+    }
+    for (gsize i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < ' ' || c == 0x7f || c == '/') {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "domain name must not hold '/' or control characters");
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* resolve() that also takes OWNER "-": an unowned domain, which the policy
+ * shows to admins alone (everyone else gets the missing VM's NOT_FOUND). */
+static WirtVm *
+virt_resolve(WirtService *service, const WirtActor *actor, const char *owner, const char *name,
+             WirtAction action, GError **error)
+{
+    g_autofree char *label = NULL;
+    g_autoptr(WirtVm) vm = NULL;
+
+    if (g_strcmp0(owner, WIRT_SERVICE_UNOWNED) != 0)
+        return resolve(service, actor, owner, name, action, error);
+    if (!virt_domain_name_validate(name, error))
+        return NULL;
+    label = g_strdup_printf("%s/%s", WIRT_SERVICE_UNOWNED, name);
+    if (!(vm = wirt_hosts_find_vm(service->hosts, NULL, name))) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "vm %s: not found", label);
+        return NULL;
+    }
+    if (!wirt_policy_check(service->config, actor, action, NULL, label, error))
+        return NULL;
+    return g_steal_pointer(&vm);
+}
+
+static char *
+virt_label(const WirtActor *actor, const char *owner, const char *name)
+{
+    if (g_strcmp0(owner, WIRT_SERVICE_UNOWNED) == 0)
+        return g_strdup_printf("%s/%s", WIRT_SERVICE_UNOWNED, name ? name : "");
+    return make_label(actor, owner ? owner : actor->user, name ? name : "");
+}
+
+/* Resolves @op's VM for @op->action and takes its host's connection. */
+static gboolean
+virt_op_prepare(Op *op, const char *owner, const char *name, GError **error)
+{
+    gboolean unowned = g_strcmp0(owner, WIRT_SERVICE_UNOWNED) == 0;
+    WirtHost *host;
+
+    op->owner = unowned ? NULL : g_strdup(owner ? owner : op->actor->user);
+    op->name = g_strdup(name);
+    op->label = virt_label(op->actor, owner, name);
+    if (!(op->vm = virt_resolve(op->service, op->actor, owner, name, op->action, error)))
+        return FALSE;
+    op->node = g_strdup(op->vm->node);
+    host = wirt_hosts_find_host(op->service->hosts, op->vm->node);
+    if (!host || !(op->conn = wirt_host_get_conn(host, error))) {
+        if (error && !*error)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "vm %s: host %s is gone",
+                        op->label, op->vm->node);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* op_worker_done() without the graceful-stop wait: domainShutdown is the
+ * request alone, as libvirt's virDomainShutdown() is. */
+static void
+virt_op_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(GTask) task = user_data;
+    Op *op = g_task_get_task_data(task);
+    GError *error = NULL;
+    g_autoptr(WirtVm) vm = g_task_propagate_pointer(G_TASK(res), &error);
+
+    if (!vm) {
+        op_fail(task, error);
+        return;
+    }
+    g_free(op->node);
+    op->node = g_strdup(vm->node);
+    wirt_hosts_update_vm(op->service->hosts, vm);
+    op_succeed(task, g_steal_pointer(&vm));
+}
+
+/* Runs @thread with @work (or, when %NULL, the Op) in a worker; @task's ref moves in. */
+static void
+virt_op_run(GTask *task, GTaskThreadFunc thread, gpointer work, GDestroyNotify work_free)
+{
+    GTask *inner = g_task_new(NULL, NULL, virt_op_done, task);
+
+    if (work)
+        g_task_set_task_data(inner, work, work_free);
+    else
+        g_task_set_task_data(inner, g_task_get_task_data(task), NULL);
+    g_task_run_in_thread(inner, thread);
+    g_object_unref(inner);
+}
+
+static void
+virt_power_thread(GTask *task, gpointer source G_GNUC_UNUSED, gpointer task_data,
+                  GCancellable *cancellable G_GNUC_UNUSED)
+{
+    GError *error = NULL;
+    WirtVm *vm = work_action(task_data, &error); /* STOP without force: virDomainShutdown */
+
+    if (vm)
+        g_task_return_pointer(task, vm, vm_unref_cb);
+    else
+        g_task_return_error(task, error);
+}
+
+/**
+ * wirt_service_vm_power_async:
+ * @owner: (nullable): the VM's owner, WIRT_SERVICE_UNOWNED, or %NULL for the actor
+ * @name: the VM's name (with WIRT_SERVICE_UNOWNED: the libvirt domain name)
+ * @action: %WIRT_ACTION_REBOOT or %WIRT_ACTION_STOP
+ *
+ * Policy, worker and history as wirt_service_vm_action_async(), but STOP only
+ * sends the ACPI shutdown request and completes at once: no wait, no power-off
+ * after stop-timeout (the caller asked for libvirt's domainShutdown). Finish
+ * with wirt_service_finish().
+ */
+void
+wirt_service_vm_power_async(WirtService *service, const WirtActor *actor, const char *owner,
+                            const char *name, WirtAction action, GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+    g_autoptr(GTask) task = op_task_new(service, actor, action, callback, user_data);
+    Op *op = g_task_get_task_data(task);
+    GError *error = NULL;
+
+    op->detail = g_strdup(action == WIRT_ACTION_STOP ? "domainShutdown: shutdown request only"
+                                                     : "domainReboot");
+    if (action != WIRT_ACTION_REBOOT && action != WIRT_ACTION_STOP) {
+        op->label = virt_label(actor, owner, name);
+        op_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_INVALID, "%s is not reboot or stop",
+                                  wirt_action_to_string(action)));
+        return;
+    }
+    if (!virt_op_prepare(op, owner, name, &error)) {
+        op_fail(task, error);
+        return;
+    }
+    virt_op_run(g_steal_pointer(&task), virt_power_thread, NULL, NULL);
+}
+
+typedef struct {
+    Op *op; /* borrowed: the outer task holds it */
+    gboolean attach;
+    char *xml; /* admins: the document as sent; users: NULL (rebuilt from dev) */
+    WirtVirtDevice dev;
+} DeviceWork;
+
+static void
+device_work_free(gpointer data)
+{
+    DeviceWork *dw = data;
+
+    g_free(dw->xml);
+    wirt_virt_device_clear(&dw->dev);
+    g_free(dw);
+}
+
+static void
+virt_device_thread(GTask *task, gpointer source G_GNUC_UNUSED, gpointer task_data,
+                   GCancellable *cancellable G_GNUC_UNUSED)
+{
+    DeviceWork *dw = task_data;
+    GError *error = NULL;
+    WirtVm *vm = NULL;
+
+    if (wirt_virt_vm_device(dw->op->conn, dw->op->vm->uuid, dw->attach, dw->xml, &dw->dev, &error))
+        vm = wirt_virt_vm_fetch(dw->op->conn, dw->op->vm->uuid, &error);
+    if (vm)
+        g_task_return_pointer(task, vm, vm_unref_cb);
+    else
+        g_task_return_error(task, error);
+}
+
+/* "domainAttachDevice disk volume=default/alice.data target=vdb", for history. */
+static char *
+device_detail(gboolean attach, const WirtVirtDevice *dev)
+{
+    g_autoptr(GString) out = g_string_new(attach ? "domainAttachDevice" : "domainDetachDevice");
+
+    if (dev->element)
+        g_string_append_printf(out, " %s", dev->element);
+    if (dev->type)
+        g_string_append_printf(out, " type=%s", dev->type);
+    if (dev->pool || dev->volume)
+        g_string_append_printf(out, " volume=%s/%s", dev->pool ? dev->pool : "",
+                               dev->volume ? dev->volume : "");
+    if (dev->source)
+        g_string_append_printf(out, " %s", dev->source);
+    if (dev->target)
+        g_string_append_printf(out, " target=%s", dev->target);
+    /* Values come from the client: keep the line short. */
+    if (g_utf8_strlen(out->str, -1) > 240) {
+        g_autofree char *cut = g_utf8_substring(out->str, 0, 240);
+        g_string_assign(out, cut);
+        g_string_append(out, "…");
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * wirt_service_vm_device_async:
+ * @owner: (nullable): the VM's owner, WIRT_SERVICE_UNOWNED, or %NULL for the actor
+ * @name: the VM's name
+ * @attach: domainAttachDevice, or domainDetachDevice
+ * @xml: the device document (at most 64 KiB; need not be NUL-terminated)
+ * @len: its length
+ *
+ * Resolves the VM with policy ATTACH_DISK (allow-attach-disk) first, so that
+ * another user's VM reads as missing whatever the body, then parses the
+ * document: admins may send any <disk> or <interface>, which goes to libvirt
+ * verbatim; users only the volume disk wirt_virt_device_check_user() allows,
+ * which is rebuilt and never passed on as sent. Applied live and to the
+ * persistent config as the domain has them; recorded in history. Finish with
+ * wirt_service_finish().
+ */
+void
+wirt_service_vm_device_async(WirtService *service, const WirtActor *actor, const char *owner,
+                             const char *name, gboolean attach, const char *xml, gsize len,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autoptr(GTask) task =
+        op_task_new(service, actor, WIRT_ACTION_ATTACH_DISK, callback, user_data);
+    Op *op = g_task_get_task_data(task);
+    DeviceWork *dw = g_new0(DeviceWork, 1);
+    GError *error = NULL;
+    gboolean ok;
+
+    dw->op = op;
+    dw->attach = attach;
+    ok = virt_op_prepare(op, owner, name, &error) &&
+         wirt_virt_device_parse(xml ? xml : "", xml ? len : 0, &dw->dev, &error) &&
+         (actor->is_admin || wirt_virt_device_check_user(&dw->dev, op->vm->owner, attach, &error));
+    op->detail = device_detail(attach, &dw->dev);
+    if (!ok) {
+        device_work_free(dw);
+        op_fail(task, error);
+        return;
+    }
+    if (actor->is_admin)
+        dw->xml = g_strndup(xml, len);
+    virt_op_run(g_steal_pointer(&task), virt_device_thread, dw, device_work_free);
+}
+
+typedef struct {
+    WirtConn *conn;
+    char *uuid;
+    char *label;
+    char *node;
+    WirtVirtRead what;
+    gboolean is_admin;
+} VirtRead;
+
+static void
+virt_read_free(gpointer data)
+{
+    VirtRead *vr = data;
+
+    g_clear_pointer(&vr->conn, wirt_conn_unref);
+    g_free(vr->uuid);
+    g_free(vr->label);
+    g_free(vr->node);
+    g_free(vr);
+}
+
+/* As op_fail(): host-down messages carry URIs, which only admins see (E4). */
+static GError *
+virt_read_error(const VirtRead *vr, GError *error)
+{
+    GError *plain;
+
+    if (vr->is_admin || !g_error_matches(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN))
+        return error;
+    plain = g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN, "%s: host %s is down, try again later",
+                        vr->label, vr->node ? vr->node : "?");
+    g_error_free(error);
+    return plain;
+}
+
+static void
+virt_read_thread(GTask *task, gpointer source G_GNUC_UNUSED, gpointer task_data,
+                 GCancellable *cancellable G_GNUC_UNUSED)
+{
+    VirtRead *vr = task_data;
+    GError *error = NULL;
+    char *text = wirt_virt_vm_read(vr->conn, vr->uuid, vr->what, &error);
+
+    if (text) {
+        g_task_return_pointer(task, text, g_free);
+        return;
+    }
+    g_task_return_error(task, virt_read_error(vr, error));
+}
+
+/**
+ * wirt_service_vm_read_async:
+ * @owner: (nullable): the VM's owner, WIRT_SERVICE_UNOWNED, or %NULL for the actor
+ * @name: the VM's name (with WIRT_SERVICE_UNOWNED: the libvirt domain name)
+ * @what: the read command
+ *
+ * Resolves with policy VIEW on the main loop, then asks libvirt in a worker.
+ * Reads are not history. Finish with wirt_service_vm_read_finish().
+ */
+void
+wirt_service_vm_read_async(WirtService *service, const WirtActor *actor, const char *owner,
+                           const char *name, WirtVirtRead what, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, callback, user_data);
+    g_autoptr(WirtVm) vm = NULL;
+    GError *error = NULL;
+    WirtHost *host;
+    VirtRead *vr;
+
+    g_task_set_source_tag(task, wirt_service_vm_read_async);
+    if (!(vm = virt_resolve(service, actor, owner, name, WIRT_ACTION_VIEW, &error))) {
+        g_task_return_error(task, error);
+        return;
+    }
+    vr = g_new0(VirtRead, 1);
+    g_task_set_task_data(task, vr, virt_read_free);
+    vr->uuid = g_strdup(vm->uuid);
+    vr->label = virt_label(actor, owner, name);
+    vr->node = g_strdup(vm->node);
+    vr->what = what;
+    vr->is_admin = actor->is_admin;
+    host = wirt_hosts_find_host(service->hosts, vm->node);
+    if (!host || !(vr->conn = wirt_host_get_conn(host, &error))) {
+        g_task_return_error(
+            task, virt_read_error(vr, error ? error
+                                            : g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                                                          "vm %s: host %s is gone", vr->label,
+                                                          vm->node)));
+        return;
+    }
+    g_task_run_in_thread(task, virt_read_thread);
+}
+
+/**
+ * wirt_service_vm_read_finish:
+ * Returns: (transfer full) (nullable): the read's XML element, or %NULL with @error
+ * (NOT_FOUND alike for missing and not-yours, CONFLICT for "not running", ...).
+ */
+char *
+wirt_service_vm_read_finish(GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+    return g_task_propagate_pointer(G_TASK(result), error);
+}

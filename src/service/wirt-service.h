@@ -73,4 +73,26 @@ JsonNode *wirt_service_quota(WirtService *service, const WirtActor *actor, const
 JsonNode *wirt_service_history(WirtService *service, const WirtActor *actor, const char *owner,
                                const char *vm, guint limit, GError **error);
 
+/* seed 001's /virt interface. A VM is OWNER/NAME; OWNER "-" (WIRT_SERVICE_UNOWNED)
+ * names an unowned libvirt domain by its domain name, which only admins may see. */
+#define WIRT_SERVICE_UNOWNED "-"
+
+/* A libvirt read of one VM (policy VIEW), in a worker; not recorded in history.
+ * Finish: (transfer full) the answer as one XML element (wirt_virt_vm_read()). */
+void wirt_service_vm_read_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                const char *name, WirtVirtRead what, GAsyncReadyCallback callback,
+                                gpointer user_data);
+char *wirt_service_vm_read_finish(GAsyncResult *result, GError **error);
+/* domainReboot (REBOOT) and domainShutdown (STOP as libvirt's virDomainShutdown:
+ * the ACPI request only, no wait, no power-off). Finish with wirt_service_finish(). */
+void wirt_service_vm_power_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                 const char *name, WirtAction action, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+/* domainAttachDevice / domainDetachDevice (policy ATTACH_DISK, recorded in history):
+ * admins' @xml goes to libvirt as sent; users may send only the volume disk of
+ * wirt_virt_device_check_user(). Finish with wirt_service_finish(). */
+void wirt_service_vm_device_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                  const char *name, gboolean attach, const char *xml, gsize len,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+
 G_END_DECLS

@@ -98,8 +98,10 @@ struct _WirtHosts {
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 
-static WirtError set_error_from_virt_va(GError **error, const char *format, va_list args)
-    G_GNUC_PRINTF(2, 0);
+static WirtError set_error_from(GError **error, const virError *verr, const char *format,
+                                va_list args) G_GNUC_PRINTF(3, 0);
+static void conn_set_error_from(WirtConn *conn, GError **error, const virError *verr,
+                                const char *format, va_list args) G_GNUC_PRINTF(4, 0);
 static WirtError set_error_from_virt(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 static void conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
     G_GNUC_PRINTF(3, 4);
@@ -151,12 +153,11 @@ code_from_virt(int virt_code)
     }
 }
 
-/* libvirt's last error is thread-local: convert it right after the failing
- * call. Sets "WHAT: libvirt's message" and returns the code it chose. */
+/* Sets "WHAT: libvirt's message" from @verr (usually the thread's last error:
+ * convert it right after the failing call) and returns the code it chose. */
 static WirtError
-set_error_from_virt_va(GError **error, const char *format, va_list args)
+set_error_from(GError **error, const virError *verr, const char *format, va_list args)
 {
-    const virError *verr = virGetLastError();
     WirtError code = code_from_virt(verr ? verr->code : VIR_ERR_OK);
     g_autofree char *what = g_strdup_vprintf(format, args);
 
@@ -172,29 +173,65 @@ set_error_from_virt(GError **error, const char *format, ...)
     WirtError code;
 
     va_start(args, format);
-    code = set_error_from_virt_va(error, format, args);
+    code = set_error_from(error, virGetLastError(), format, args);
     va_end(args);
     return code;
 }
 
-/* set_error_from_virt() for calls on a live connection: when the connection
- * turns out to be dead (libvirt reports a closed socket as a mere internal
- * error), the error becomes HOST_DOWN and the host is told. */
+/* For calls on a live connection: when the connection turns out to be dead
+ * (libvirt reports a closed socket as a mere internal error), the error
+ * becomes HOST_DOWN and the host is told. */
 static void
-conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
+conn_set_error_from(WirtConn *conn, GError **error, const virError *verr, const char *format,
+                    va_list args)
 {
     g_autoptr(GError) local_error = NULL;
-    va_list args;
-    WirtError code;
+    WirtError code = set_error_from(&local_error, verr, format, args);
 
-    va_start(args, format);
-    code = set_error_from_virt_va(&local_error, format, args);
-    va_end(args);
     if (code != WIRT_ERROR_HOST_DOWN && virConnectIsAlive(conn->conn) == 0)
         local_error->code = code = WIRT_ERROR_HOST_DOWN;
     if (code == WIRT_ERROR_HOST_DOWN)
         conn_report_down(conn, local_error->message);
     g_propagate_error(error, g_steal_pointer(&local_error));
+}
+
+static void G_GNUC_PRINTF(3, 4)
+    conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    conn_set_error_from(conn, error, virGetLastError(), format, args);
+    va_end(args);
+}
+
+static void G_GNUC_PRINTF(4, 5) conn_set_error_with(WirtConn *conn, GError **error,
+                                                    const virError *verr, const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    conn_set_error_from(conn, error, verr, format, args);
+    va_end(args);
+}
+
+/* conn_set_error() for a failed call on @dom, naming the VM. Every libvirt
+ * entry point resets the thread's last error, virDomainGetName() included, so
+ * the error is copied before the name is asked for. */
+static void G_GNUC_PRINTF(4, 5)
+    conn_set_dom_error(WirtConn *conn, GError **error, virDomainPtr dom, const char *format, ...)
+{
+    virErrorPtr saved = virSaveLastError();
+    g_autofree char *what = NULL;
+    const char *name;
+    va_list args;
+
+    va_start(args, format);
+    what = g_strdup_vprintf(format, args);
+    va_end(args);
+    name = virDomainGetName(dom);
+    conn_set_error_with(conn, error, saved, "vm %s: %s", name ? name : "?", what);
+    virFreeError(saved);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1592,7 +1629,7 @@ check_state_for(WirtConn *conn, virDomainPtr dom, WirtAction action, const char 
     gboolean ok = TRUE;
 
     if (virDomainGetState(dom, &state, &reason, 0) < 0) {
-        conn_set_error(conn, error, "vm %s: cannot %s", virDomainGetName(dom), verb);
+        conn_set_dom_error(conn, error, dom, "cannot %s", verb);
         return FALSE;
     }
     switch (action) {
@@ -1645,7 +1682,7 @@ wirt_virt_vm_action(WirtConn *conn, const char *uuid, WirtAction action, gboolea
     if (!(dom = conn_lookup(conn, uuid, error)) || !check_state_for(conn, dom, action, verb, error))
         return FALSE;
     if (action_run(dom, action, enable) < 0) {
-        conn_set_error(conn, error, "vm %s: cannot %s", virDomainGetName(dom), verb);
+        conn_set_dom_error(conn, error, dom, "cannot %s", verb);
         return FALSE;
     }
     return TRUE;
@@ -1740,7 +1777,7 @@ domain_disk_sources(WirtConn *conn, virDomainPtr dom, GError **error)
     gboolean ok;
 
     if (!xml) {
-        conn_set_error(conn, error, "vm %s: cannot read its XML", virDomainGetName(dom));
+        conn_set_dom_error(conn, error, dom, "cannot read its XML");
         return NULL;
     }
     context = g_markup_parse_context_new(&disks_parser, 0, &dp, NULL);
@@ -1887,7 +1924,7 @@ wirt_virt_vm_set_meta(WirtConn *conn, const char *uuid, const WirtMeta *meta, GE
     if (!(dom = conn_lookup(conn, uuid, error)))
         return FALSE;
     if ((active = virDomainIsActive(dom)) < 0 || (persistent = virDomainIsPersistent(dom)) < 0) {
-        conn_set_error(conn, error, "vm %s: cannot set its metadata", virDomainGetName(dom));
+        conn_set_dom_error(conn, error, dom, "cannot set its metadata");
         return FALSE;
     }
     if (active)
@@ -1897,7 +1934,7 @@ wirt_virt_vm_set_meta(WirtConn *conn, const char *uuid, const WirtMeta *meta, GE
     xml = wirt_meta_format(meta);
     if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, WIRT_META_PREFIX, WIRT_META_NS,
                              flags) < 0) {
-        conn_set_error(conn, error, "vm %s: cannot set its metadata", virDomainGetName(dom));
+        conn_set_dom_error(conn, error, dom, "cannot set its metadata");
         return FALSE;
     }
     return TRUE;
@@ -1947,4 +1984,920 @@ wirt_virt_lookup_domain(WirtConn *conn, const char *domain, GError **error)
         return NULL;
     }
     return g_strdup(uuid);
+}
+
+/* ------------------------------------------------------------------------ */
+/* seed 001's /virt XML interface: reads and devices (worker side)          */
+
+static const char *const read_names[WIRT_VIRT_READ_LAST] = {
+    [WIRT_VIRT_READ_XML_DESC] = "domainGetXMLDesc",
+    [WIRT_VIRT_READ_ID] = "domainGetID",
+    [WIRT_VIRT_READ_MAX_MEMORY] = "domainGetMaxMemory",
+    [WIRT_VIRT_READ_MAX_VCPUS] = "domainGetMaxVcpus",
+    [WIRT_VIRT_READ_NAME] = "domainGetName",
+    [WIRT_VIRT_READ_OS_TYPE] = "domainGetOSType",
+    [WIRT_VIRT_READ_SCHEDULER_PARAMETERS] = "domainGetSchedulerParameters",
+    [WIRT_VIRT_READ_SCHEDULER_TYPE] = "domainGetSchedulerType",
+    [WIRT_VIRT_READ_UUID] = "domainGetUUID",
+    [WIRT_VIRT_READ_UUID_STRING] = "domainGetUUIDString",
+    [WIRT_VIRT_READ_VCPUS] = "domainGetVcpus",
+    [WIRT_VIRT_READ_INTERFACE_STATS] = "domainInterfaceStats",
+};
+
+/**
+ * wirt_virt_read_to_string:
+ * @what: a read command
+ * Returns: (transfer none) (nullable): libvirt's function name for @what without
+ *   the "vir" prefix ("domainGetID"), or %NULL for an unknown value. Any thread.
+ */
+const char *
+wirt_virt_read_to_string(WirtVirtRead what)
+{
+    return (guint)what < WIRT_VIRT_READ_LAST ? read_names[what] : NULL;
+}
+
+/* <COMMAND ATTRS>TEXT</COMMAND>, TEXT escaped; @attrs starts with a space or is "". */
+static char *
+read_scalar(WirtVirtRead what, const char *attrs, const char *text)
+{
+    g_autofree char *escaped = g_markup_escape_text(text, -1);
+
+    return g_strdup_printf("<%s%s>%s</%s>\n", read_names[what], attrs, escaped, read_names[what]);
+}
+
+static void
+append_typed_param(GString *out, const virTypedParameter *param)
+{
+    g_autofree char *field = g_markup_escape_text(param->field, -1);
+    g_autofree char *value = NULL;
+    const char *type;
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    switch (param->type) {
+    case VIR_TYPED_PARAM_INT:
+        type = "int";
+        value = g_strdup_printf("%d", param->value.i);
+        break;
+    case VIR_TYPED_PARAM_UINT:
+        type = "uint";
+        value = g_strdup_printf("%u", param->value.ui);
+        break;
+    case VIR_TYPED_PARAM_LLONG:
+        type = "llong";
+        value = g_strdup_printf("%lld", param->value.l);
+        break;
+    case VIR_TYPED_PARAM_ULLONG:
+        type = "ullong";
+        value = g_strdup_printf("%llu", param->value.ul);
+        break;
+    case VIR_TYPED_PARAM_DOUBLE:
+        type = "double";
+        value = g_strdup(g_ascii_dtostr(buf, sizeof(buf), param->value.d));
+        break;
+    case VIR_TYPED_PARAM_BOOLEAN:
+        type = "boolean";
+        value = g_strdup(param->value.b ? "true" : "false");
+        break;
+    case VIR_TYPED_PARAM_STRING:
+        type = "string";
+        value = g_markup_escape_text(param->value.s ? param->value.s : "", -1);
+        break;
+    default:
+        type = "unknown";
+        value = g_strdup("");
+        break;
+    }
+    g_string_append_printf(out, "  <param name=\"%s\" type=\"%s\">%s</param>\n", field, type,
+                           value);
+}
+
+static char *
+read_scheduler(WirtConn *conn, virDomainPtr dom, WirtVirtRead what, GError **error)
+{
+    /* Named before any call that may fail: every libvirt API call, even
+     * virDomainGetName(), clears the thread's last error. */
+    const char *dname = virDomainGetName(dom);
+    int nparams = 0;
+    g_autofree char *type = virDomainGetSchedulerType(dom, &nparams);
+    g_autofree virTypedParameter *params = NULL;
+    g_autoptr(GString) out = NULL;
+
+    if (!type) {
+        conn_set_error(conn, error, "vm %s: cannot read its scheduler", dname);
+        return NULL;
+    }
+    if (what == WIRT_VIRT_READ_SCHEDULER_TYPE) {
+        g_autofree char *attrs = g_strdup_printf(" params=\"%d\"", nparams);
+        return read_scalar(what, attrs, type);
+    }
+    out = g_string_new("<domainGetSchedulerParameters>\n");
+    if (nparams > 0) {
+        params = g_new0(virTypedParameter, nparams);
+        if (virDomainGetSchedulerParameters(dom, params, &nparams) < 0) {
+            conn_set_error(conn, error, "vm %s: cannot read its scheduler parameters", dname);
+            return NULL;
+        }
+        for (int i = 0; i < nparams; i++)
+            append_typed_param(out, &params[i]);
+        virTypedParamsClear(params, nparams);
+    }
+    g_string_append(out, "</domainGetSchedulerParameters>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* "0-3,6": the CPUs set in one vcpu's row of @maps. */
+static void
+append_cpu_ranges(GString *out, const unsigned char *maps, int maplen, int vcpu, int ncpus)
+{
+    gboolean first = TRUE;
+
+    for (int cpu = 0; cpu < ncpus; cpu++) {
+        int last = cpu;
+
+        if (!VIR_CPU_USABLE(maps, maplen, vcpu, cpu))
+            continue;
+        while (last + 1 < ncpus && VIR_CPU_USABLE(maps, maplen, vcpu, last + 1))
+            last++;
+        g_string_append_printf(out, "%s%d", first ? "" : ",", cpu);
+        if (last > cpu)
+            g_string_append_printf(out, "-%d", last);
+        first = FALSE;
+        cpu = last;
+    }
+}
+
+static const char *
+vcpu_state_to_string(int state)
+{
+    switch (state) {
+    case VIR_VCPU_OFFLINE:
+        return "offline";
+    case VIR_VCPU_RUNNING:
+        return "running";
+    case VIR_VCPU_BLOCKED:
+        return "blocked";
+    default:
+        return "unknown";
+    }
+}
+
+static char *
+read_vcpus(WirtConn *conn, virDomainPtr dom, GError **error)
+{
+    const char *dname = virDomainGetName(dom);
+    virDomainInfo info;
+    virNodeInfo node;
+    g_autofree virVcpuInfo *vcpus = NULL;
+    g_autofree unsigned char *maps = NULL;
+    g_autoptr(GString) out = NULL;
+    int ncpus, maplen, n;
+
+    if (virDomainGetInfo(dom, &info) < 0 || virNodeGetInfo(conn->conn, &node) < 0) {
+        conn_set_error(conn, error, "vm %s: cannot read its vcpus", dname);
+        return NULL;
+    }
+    ncpus = MAX((int)VIR_NODEINFO_MAXCPUS(node), 1);
+    maplen = VIR_CPU_MAPLEN(ncpus);
+    vcpus = g_new0(virVcpuInfo, MAX(info.nrVirtCpu, 1));
+    maps = g_malloc0_n(MAX(info.nrVirtCpu, 1), (gsize)maplen);
+    if ((n = virDomainGetVcpus(dom, vcpus, (int)info.nrVirtCpu, maps, maplen)) < 0) {
+        conn_set_error(conn, error, "vm %s: cannot read its vcpus", dname);
+        return NULL;
+    }
+    out = g_string_new("<domainGetVcpus>\n");
+    for (int i = 0; i < n; i++) {
+        g_string_append_printf(out,
+                               "  <vcpu number=\"%u\" state=\"%s\" cpu=\"%d\" cpuTime=\"%llu\""
+                               " affinity=\"",
+                               vcpus[i].number, vcpu_state_to_string(vcpus[i].state), vcpus[i].cpu,
+                               vcpus[i].cpuTime);
+        append_cpu_ranges(out, maps, maplen, i, ncpus);
+        g_string_append(out, "\"/>\n");
+    }
+    g_string_append(out, "</domainGetVcpus>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* The interfaces of a live <domain>: their <target dev> and <mac address>. */
+typedef struct {
+    char *dev;
+    char *mac;
+} IfaceRef;
+
+static void
+iface_ref_free(gpointer data)
+{
+    IfaceRef *ref = data;
+
+    g_free(ref->dev);
+    g_free(ref->mac);
+    g_free(ref);
+}
+
+typedef struct {
+    guint depth;
+    gboolean in_devices;
+    IfaceRef *current; /* inside a <devices><interface> */
+    GPtrArray *ifaces;
+} IfaceParse;
+
+static void
+ifaces_start_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *element_name,
+                     const char **attribute_names, const char **attribute_values,
+                     gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    IfaceParse *ip = user_data;
+    guint depth = ++ip->depth;
+
+    if (depth == 2 && g_str_equal(element_name, "devices")) {
+        ip->in_devices = TRUE;
+    } else if (depth == 3 && ip->in_devices && g_str_equal(element_name, "interface")) {
+        ip->current = g_new0(IfaceRef, 1);
+        g_ptr_array_add(ip->ifaces, ip->current);
+    } else if (depth == 4 && ip->current) {
+        const char *value;
+
+        if (g_str_equal(element_name, "target") &&
+            (value = attr_get(attribute_names, attribute_values, "dev")) && !ip->current->dev)
+            ip->current->dev = g_strdup(value);
+        else if (g_str_equal(element_name, "mac") &&
+                 (value = attr_get(attribute_names, attribute_values, "address")) &&
+                 !ip->current->mac)
+            ip->current->mac = g_strdup(value);
+    }
+}
+
+static void
+ifaces_end_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *element_name,
+                   gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    IfaceParse *ip = user_data;
+
+    if (ip->depth == 3 && g_str_equal(element_name, "interface"))
+        ip->current = NULL;
+    else if (ip->depth == 2 && g_str_equal(element_name, "devices"))
+        ip->in_devices = FALSE;
+    ip->depth--;
+}
+
+static const GMarkupParser ifaces_parser = {
+    .start_element = ifaces_start_element,
+    .end_element = ifaces_end_element,
+};
+
+static void
+append_stat(GString *out, const char *name, long long value)
+{
+    g_string_append_printf(out, " %s=\"%lld\"", name, value);
+}
+
+static char *
+read_interface_stats(WirtConn *conn, virDomainPtr dom, GError **error)
+{
+    const char *dname = virDomainGetName(dom);
+    g_autoptr(GPtrArray) ifaces = g_ptr_array_new_with_free_func(iface_ref_free);
+    g_autoptr(GMarkupParseContext) context = NULL;
+    g_autoptr(GError) local_error = NULL;
+    g_autoptr(GString) out = NULL;
+    g_autofree char *xml = NULL;
+    IfaceParse ip = {.ifaces = ifaces};
+    int active = virDomainIsActive(dom);
+
+    if (active < 0) {
+        conn_set_error(conn, error, "vm %s: cannot read its interface stats", dname);
+        return NULL;
+    }
+    /* As virDomainInterfaceStats() itself: counters exist only while it runs. */
+    if (!active) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                    "vm %s: cannot read its interface stats: it is not running", dname);
+        return NULL;
+    }
+    if (!(xml = virDomainGetXMLDesc(dom, 0))) {
+        conn_set_error(conn, error, "vm %s: cannot read its XML", dname);
+        return NULL;
+    }
+    context = g_markup_parse_context_new(&ifaces_parser, 0, &ip, NULL);
+    if (!g_markup_parse_context_parse(context, xml, -1, &local_error) ||
+        !g_markup_parse_context_end_parse(context, &local_error)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "vm %s: cannot parse its XML: %s", dname,
+                    local_error->message);
+        return NULL;
+    }
+    out = g_string_new("<domainInterfaceStats>\n");
+    for (guint i = 0; i < ifaces->len; i++) {
+        const IfaceRef *ref = g_ptr_array_index(ifaces, i);
+        /* libvirt finds an interface by its host-side name or by its MAC. */
+        const char *path = ref->dev ? ref->dev : ref->mac;
+        g_autofree char *path_xml = NULL;
+        g_autofree char *mac_xml = NULL;
+        virDomainInterfaceStatsStruct st;
+
+        if (!path)
+            continue;
+        if (virDomainInterfaceStats(dom, path, &st, sizeof(st)) < 0) {
+            conn_set_error(conn, error, "vm %s: cannot read the stats of interface %s", dname,
+                           path);
+            return NULL;
+        }
+        path_xml = g_markup_escape_text(path, -1);
+        mac_xml = g_markup_escape_text(ref->mac ? ref->mac : "", -1);
+        g_string_append_printf(out, "  <interface path=\"%s\" mac=\"%s\"", path_xml, mac_xml);
+        append_stat(out, "rx_bytes", st.rx_bytes);
+        append_stat(out, "rx_packets", st.rx_packets);
+        append_stat(out, "rx_errs", st.rx_errs);
+        append_stat(out, "rx_drop", st.rx_drop);
+        append_stat(out, "tx_bytes", st.tx_bytes);
+        append_stat(out, "tx_packets", st.tx_packets);
+        append_stat(out, "tx_errs", st.tx_errs);
+        append_stat(out, "tx_drop", st.tx_drop);
+        g_string_append(out, "/>\n");
+    }
+    g_string_append(out, "</domainInterfaceStats>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * wirt_virt_vm_read:
+ * @conn: a connection handle
+ * @uuid: the domain's uuid
+ * @what: the read command
+ * @error: return location for a #GError
+ * Returns: (transfer full) (nullable): the answer as one XML element named after
+ *   the command (domainGetXMLDesc: libvirt's <domain> document, without secrets),
+ *   or %NULL with %WIRT_ERROR_NOT_FOUND, %WIRT_ERROR_CONFLICT (libvirt's "not
+ *   running") or libvirt's error. Blocking: call from a worker.
+ */
+char *
+wirt_virt_vm_read(WirtConn *conn, const char *uuid, WirtVirtRead what, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autofree char *text = NULL;
+    const char *verb = wirt_virt_read_to_string(what);
+    const char *dname;
+
+    if (!verb) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "unknown read command %d", (int)what);
+        return NULL;
+    }
+    if (!(dom = conn_lookup(conn, uuid, error)))
+        return NULL;
+    /* Named before any call that may fail: every libvirt API call, even
+     * virDomainGetName(), clears the thread's last error. */
+    dname = virDomainGetName(dom);
+
+    switch (what) {
+    case WIRT_VIRT_READ_XML_DESC: {
+        /* Never VIR_DOMAIN_XML_SECURE: graphics passwords stay out. */
+        g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+        if (xml)
+            return g_str_has_suffix(xml, "\n") ? g_steal_pointer(&xml)
+                                               : g_strconcat(xml, "\n", NULL);
+        break;
+    }
+    case WIRT_VIRT_READ_ID: {
+        unsigned int id = virDomainGetID(dom);
+        /* (unsigned) -1 is "not running", and also an error; tell them apart. */
+        if (id == (unsigned int)-1 && virt_last_error_code() != VIR_ERR_OK)
+            break;
+        text = id == (unsigned int)-1 ? g_strdup("-1") : g_strdup_printf("%u", id);
+        return read_scalar(what, "", text);
+    }
+    case WIRT_VIRT_READ_MAX_MEMORY: {
+        unsigned long kib = virDomainGetMaxMemory(dom);
+        if (kib == 0)
+            break;
+        text = g_strdup_printf("%lu", kib);
+        return read_scalar(what, " unit=\"KiB\"", text);
+    }
+    case WIRT_VIRT_READ_MAX_VCPUS: {
+        int n = virDomainGetMaxVcpus(dom);
+        if (n < 0)
+            break;
+        text = g_strdup_printf("%d", n);
+        return read_scalar(what, "", text);
+    }
+    case WIRT_VIRT_READ_NAME:
+        return read_scalar(what, "", dname);
+    case WIRT_VIRT_READ_OS_TYPE: {
+        g_autofree char *os = virDomainGetOSType(dom);
+        if (os)
+            return read_scalar(what, "", os);
+        break;
+    }
+    case WIRT_VIRT_READ_SCHEDULER_PARAMETERS:
+    case WIRT_VIRT_READ_SCHEDULER_TYPE:
+        return read_scheduler(conn, dom, what, error);
+    case WIRT_VIRT_READ_UUID: {
+        unsigned char raw[VIR_UUID_BUFLEN];
+        g_autoptr(GString) hex = g_string_new(NULL);
+        if (virDomainGetUUID(dom, raw) < 0)
+            break;
+        /* The 16 raw bytes, as hex: XML cannot carry them as they are. */
+        for (gsize i = 0; i < VIR_UUID_BUFLEN; i++)
+            g_string_append_printf(hex, "%02x", raw[i]);
+        return read_scalar(what, " encoding=\"hex\"", hex->str);
+    }
+    case WIRT_VIRT_READ_UUID_STRING: {
+        char buf[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(dom, buf) < 0)
+            break;
+        return read_scalar(what, "", buf);
+    }
+    case WIRT_VIRT_READ_VCPUS:
+        return read_vcpus(conn, dom, error);
+    case WIRT_VIRT_READ_INTERFACE_STATS:
+        return read_interface_stats(conn, dom, error);
+    case WIRT_VIRT_READ_LAST:
+    default:
+        g_assert_not_reached();
+    }
+    conn_set_error(conn, error, "vm %s: %s failed", dname, verb);
+    return NULL;
+}
+
+/**
+ * wirt_virt_device_clear:
+ * @dev: (nullable): a parsed device; its fields are freed and zeroed
+ */
+void
+wirt_virt_device_clear(WirtVirtDevice *dev)
+{
+    if (!dev)
+        return;
+    g_free(dev->element);
+    g_free(dev->type);
+    g_free(dev->device);
+    g_free(dev->pool);
+    g_free(dev->volume);
+    g_free(dev->source);
+    g_free(dev->target);
+    g_free(dev->bus);
+    g_free(dev->driver_name);
+    g_free(dev->driver_type);
+    g_free(dev->outside_user_form);
+    memset(dev, 0, sizeof(*dev));
+}
+
+typedef struct {
+    WirtVirtDevice *dev;
+    guint depth;
+    guint roots;
+    GHashTable *seen; /* child element names of the root */
+} DeviceParse;
+
+static void device_outside(DeviceParse *dp, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Notes the first thing that takes @dp's document outside what users may send. */
+static void
+device_outside(DeviceParse *dp, const char *format, ...)
+{
+    va_list args;
+
+    if (dp->dev->outside_user_form)
+        return;
+    va_start(args, format);
+    dp->dev->outside_user_form = g_strdup_vprintf(format, args);
+    va_end(args);
+}
+
+static void
+device_keep(char **field, const char *value)
+{
+    if (!*field)
+        *field = g_strdup(value);
+}
+
+static void
+device_start_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *element_name,
+                     const char **names, const char **values, gpointer user_data, GError **error)
+{
+    DeviceParse *dp = user_data;
+    WirtVirtDevice *dev = dp->dev;
+    guint depth = ++dp->depth;
+
+    if (depth == 1) {
+        if (++dp->roots > 1) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "device XML: one <disk> or <interface> element only");
+            return;
+        }
+        if (!g_str_equal(element_name, "disk") && !g_str_equal(element_name, "interface")) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "device XML: the device must be a <disk> or an <interface>, not <%s>",
+                        element_name);
+            return;
+        }
+        dev->element = g_strdup(element_name);
+        for (gsize i = 0; names[i]; i++) {
+            if (g_str_equal(names[i], "type"))
+                device_keep(&dev->type, values[i]);
+            else if (g_str_equal(names[i], "device") && g_str_equal(element_name, "disk"))
+                device_keep(&dev->device, values[i]);
+            else
+                device_outside(dp, "attribute %s of <%s>", names[i], element_name);
+        }
+        return;
+    }
+    if (depth > 2) {
+        device_outside(dp, "<%s> inside a <disk> child", element_name);
+        return;
+    }
+    if (!g_hash_table_add(dp->seen, g_strdup(element_name)))
+        device_outside(dp, "a second <%s>", element_name);
+    if (g_str_equal(element_name, "source")) {
+        for (gsize i = 0; names[i]; i++) {
+            if (g_str_equal(names[i], "pool")) {
+                device_keep(&dev->pool, values[i]);
+            } else if (g_str_equal(names[i], "volume")) {
+                device_keep(&dev->volume, values[i]);
+            } else {
+                /* file, dev, dir, network, bridge, name…: kept for the history line */
+                if (!dev->source)
+                    dev->source = g_strdup_printf("%s=%s", names[i], values[i]);
+                device_outside(dp, "<source %s=…>", names[i]);
+            }
+        }
+    } else if (g_str_equal(element_name, "target")) {
+        for (gsize i = 0; names[i]; i++) {
+            if (g_str_equal(names[i], "dev"))
+                device_keep(&dev->target, values[i]);
+            else if (g_str_equal(names[i], "bus"))
+                device_keep(&dev->bus, values[i]);
+            else
+                device_outside(dp, "<target %s=…>", names[i]);
+        }
+    } else if (g_str_equal(element_name, "driver")) {
+        for (gsize i = 0; names[i]; i++) {
+            if (g_str_equal(names[i], "name"))
+                device_keep(&dev->driver_name, values[i]);
+            else if (g_str_equal(names[i], "type"))
+                device_keep(&dev->driver_type, values[i]);
+            else
+                device_outside(dp, "<driver %s=…>", names[i]);
+        }
+    } else if (g_str_equal(element_name, "readonly")) {
+        dev->readonly = TRUE;
+        if (names[0])
+            device_outside(dp, "<readonly %s=…>", names[0]);
+    } else {
+        device_outside(dp, "<%s>", element_name);
+    }
+}
+
+static void
+device_end_element(GMarkupParseContext *context G_GNUC_UNUSED,
+                   const char *element_name G_GNUC_UNUSED, gpointer user_data,
+                   GError **error G_GNUC_UNUSED)
+{
+    DeviceParse *dp = user_data;
+
+    dp->depth--;
+}
+
+static void
+device_text(GMarkupParseContext *context G_GNUC_UNUSED, const char *text, gsize len,
+            gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    DeviceParse *dp = user_data;
+
+    for (gsize i = 0; i < len; i++) {
+        if (!g_ascii_isspace(text[i])) {
+            device_outside(dp, "text");
+            return;
+        }
+    }
+}
+
+static const GMarkupParser device_parser = {
+    .start_element = device_start_element,
+    .end_element = device_end_element,
+    .text = device_text,
+};
+
+/**
+ * wirt_virt_device_parse:
+ * @xml: the device document a client sent (need not be NUL-terminated)
+ * @len: its length in bytes
+ * @out_dev: (out caller-allocates): set only on success; clear it with wirt_virt_device_clear()
+ * @error: return location for a #GError
+ * Returns: %TRUE when @xml is one well-formed <disk> or <interface> element, else
+ *   %FALSE with %WIRT_ERROR_INVALID. GMarkup knows no DTD and no entities but XML's
+ *   five, so nothing is fetched or expanded. Pure: any thread.
+ */
+gboolean
+wirt_virt_device_parse(const char *xml, gsize len, WirtVirtDevice *out_dev, GError **error)
+{
+    g_auto(WirtVirtDevice) dev = {0};
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GMarkupParseContext) context = NULL;
+    g_autoptr(GError) local_error = NULL;
+    DeviceParse dp = {&dev, 0, 0, seen};
+
+    if (len > 64 * 1024) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "device XML: %zu bytes is over the 65536 byte limit", len);
+        return FALSE;
+    }
+    context = g_markup_parse_context_new(&device_parser, G_MARKUP_PREFIX_ERROR_POSITION, &dp, NULL);
+    if (!g_markup_parse_context_parse(context, xml, (gssize)len, &local_error) ||
+        !g_markup_parse_context_end_parse(context, &local_error)) {
+        if (local_error->domain == WIRT_ERROR)
+            g_propagate_error(error, g_steal_pointer(&local_error));
+        else
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "device XML: %s",
+                        local_error->message);
+        return FALSE;
+    }
+    if (!dev.element) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "device XML: no <disk> or <interface> element");
+        return FALSE;
+    }
+    *out_dev = dev;
+    memset(&dev, 0, sizeof(dev));
+    return TRUE;
+}
+
+/* vda, sdb, hdc, xvdaa: what libvirt accepts as a disk's target, nothing else. */
+static gboolean
+disk_target_valid(const char *target)
+{
+    static const char *const prefixes[] = {"vd", "sd", "hd", "xvd"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        gsize plen = strlen(prefixes[i]);
+        gsize rest = strlen(target) - MIN(strlen(target), plen);
+
+        if (!g_str_has_prefix(target, prefixes[i]) || rest < 1 || rest > 3)
+            continue;
+        for (const char *p = target + plen; *p; p++) {
+            if (*p < 'a' || *p > 'z')
+                return FALSE;
+        }
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* OWNER.NAME, split at the last '.' as domain names are: NAME has no '.', so a
+ * user "a" can never claim the volumes of a user "a.b". */
+static gboolean
+volume_is_owners(const char *volume, const char *owner)
+{
+    const char *dot = strrchr(volume, '.');
+
+    return owner && dot && (gsize)(dot - volume) == strlen(owner) &&
+           strncmp(volume, owner, strlen(owner)) == 0 && wirt_name_validate(dot + 1, NULL);
+}
+
+/**
+ * wirt_virt_device_check_user:
+ * @dev: a parsed device
+ * @owner: (nullable): the owner of the VM it is for
+ * @attach: attach (the source is required) or detach (only the target counts)
+ * @error: return location for a #GError
+ * Returns: %TRUE when a user may send @dev; else %FALSE with %WIRT_ERROR_DENIED
+ *   naming what only admins may send, or %WIRT_ERROR_INVALID for a missing or
+ *   malformed part. Pure: any thread.
+ *
+ * A disk is a host file opened by QEMU and relabelled for it by libvirt, so a
+ * user who could name a path (<source file='/dev/sda'/>), a backing chain or a
+ * format to probe would read and write the host as root does. Users get one
+ * shape: a volume of a libvirt storage pool named OWNER.NAME for the VM's owner,
+ * attached as raw; wirt_virt_vm_device() rebuilds that disk from these fields,
+ * so no byte of the user's document reaches libvirt's parser.
+ */
+gboolean
+wirt_virt_device_check_user(const WirtVirtDevice *dev, const char *owner, gboolean attach,
+                            GError **error)
+{
+    static const char *const buses[] = {"virtio", "scsi", "sata", "usb", "ide", NULL};
+    static const char *form = "users send <disk type='volume'> with <source pool='POOL' "
+                              "volume='OWNER.NAME'/>, <target dev='vdb'/> and optionally "
+                              "<driver name='qemu' type='raw'/> and <readonly/>";
+
+    if (!g_str_equal(dev->element, "disk")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "only admins may attach or detach an <%s>: %s", dev->element, form);
+        return FALSE;
+    }
+    if (g_strcmp0(dev->type, "volume") != 0) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "only admins may attach a <disk type='%s'> (a host path): %s",
+                    dev->type ? dev->type : "file", form);
+        return FALSE;
+    }
+    if (dev->outside_user_form) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "only admins may send %s: %s",
+                    dev->outside_user_form, form);
+        return FALSE;
+    }
+    if (dev->device && !g_str_equal(dev->device, "disk")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "only admins may attach a <disk device='%s'>: %s", dev->device, form);
+        return FALSE;
+    }
+    if (dev->driver_name && !g_str_equal(dev->driver_name, "qemu")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "only admins may choose <driver name='%s'>: %s", dev->driver_name, form);
+        return FALSE;
+    }
+    /* A format other than raw makes QEMU read a header, and a guest can write
+     * any header into its own raw volume: backing files are host paths. */
+    if (dev->driver_type && !g_str_equal(dev->driver_type, "raw")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "users attach volumes as raw only, not %s: %s", dev->driver_type, form);
+        return FALSE;
+    }
+    if (!dev->target || !disk_target_valid(dev->target)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "the disk needs <target dev='…'/> with a name like vdb or sdc%s%s%s",
+                    dev->target ? " (not '" : "", dev->target ? dev->target : "",
+                    dev->target ? "')" : "");
+        return FALSE;
+    }
+    if (dev->bus && !g_strv_contains(buses, dev->bus)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "the disk's bus '%s' is not one of virtio, scsi, sata, usb, ide", dev->bus);
+        return FALSE;
+    }
+    if ((attach && (!dev->pool || !dev->volume)) || (!dev->pool != !dev->volume)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "the disk needs <source pool='POOL' volume='VOLUME'/>");
+        return FALSE;
+    }
+    if (dev->volume && !volume_is_owners(dev->volume, owner)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "volume %s is not %s's: users attach only volumes named %s.NAME", dev->volume,
+                    owner ? owner : "-", owner ? owner : "OWNER");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* volume_format(): <volume><target><format type=…> and whether it has a <backingStore>. */
+typedef struct {
+    guint depth;
+    gboolean in_target;
+    gboolean backing;
+    char *format;
+} VolumeParse;
+
+static void
+volume_start_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *element_name,
+                     const char **names, const char **values, gpointer user_data,
+                     GError **error G_GNUC_UNUSED)
+{
+    VolumeParse *vp = user_data;
+    guint depth = ++vp->depth;
+
+    if (depth == 2 && g_str_equal(element_name, "target"))
+        vp->in_target = TRUE;
+    else if (depth == 2 && g_str_equal(element_name, "backingStore"))
+        vp->backing = TRUE;
+    else if (depth == 3 && vp->in_target && g_str_equal(element_name, "format") && !vp->format)
+        vp->format = g_strdup(attr_get(names, values, "type"));
+}
+
+static void
+volume_end_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *element_name,
+                   gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    VolumeParse *vp = user_data;
+
+    if (vp->depth == 2 && g_str_equal(element_name, "target"))
+        vp->in_target = FALSE;
+    vp->depth--;
+}
+
+static const GMarkupParser volume_parser = {
+    .start_element = volume_start_element,
+    .end_element = volume_end_element,
+};
+
+/* The volume a user's disk names must exist and be raw without a backing store. */
+static gboolean
+check_user_volume(WirtConn *conn, const char *pool_name, const char *volume, GError **error)
+{
+    g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn->conn, pool_name);
+    g_autoptr(virStorageVol) vol = NULL;
+    g_autoptr(GMarkupParseContext) context = NULL;
+    g_autoptr(GError) local_error = NULL;
+    g_autofree char *xml = NULL;
+    VolumeParse vp = {0};
+    gboolean parsed;
+
+    if (pool)
+        vol = virStorageVolLookupByName(pool, volume);
+    if (!vol) {
+        int code = virt_last_error_code();
+
+        if (code == VIR_ERR_NO_STORAGE_POOL || code == VIR_ERR_NO_STORAGE_VOL) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "volume %s/%s: not found",
+                        pool_name, volume);
+            virResetLastError();
+        } else {
+            conn_set_error(conn, error, "volume %s/%s: cannot look it up", pool_name, volume);
+        }
+        return FALSE;
+    }
+    if (!(xml = virStorageVolGetXMLDesc(vol, 0))) {
+        conn_set_error(conn, error, "volume %s/%s: cannot read it", pool_name, volume);
+        return FALSE;
+    }
+    context = g_markup_parse_context_new(&volume_parser, 0, &vp, NULL);
+    parsed = g_markup_parse_context_parse(context, xml, -1, &local_error) &&
+             g_markup_parse_context_end_parse(context, &local_error);
+    if (!parsed) {
+        g_free(vp.format);
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "volume %s/%s: cannot parse it: %s",
+                    pool_name, volume, local_error->message);
+        return FALSE;
+    }
+    if (vp.backing ||
+        (vp.format && !g_str_equal(vp.format, "raw") && !g_str_equal(vp.format, "none"))) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
+                    "volume %s/%s is %s%s: users may attach raw volumes only", pool_name, volume,
+                    vp.format ? vp.format : "raw", vp.backing ? " with a backing store" : "");
+        g_free(vp.format);
+        return FALSE;
+    }
+    g_free(vp.format);
+    return TRUE;
+}
+
+/* The one disk a user may attach, rebuilt from checked fields and escaped. */
+static char *
+user_disk_xml(const WirtVirtDevice *dev)
+{
+    g_autoptr(GString) out = g_string_new("<disk type='volume' device='disk'>\n");
+    g_autofree char *target = g_markup_escape_text(dev->target, -1);
+
+    if (dev->pool && dev->volume) {
+        g_autofree char *pool = g_markup_escape_text(dev->pool, -1);
+        g_autofree char *volume = g_markup_escape_text(dev->volume, -1);
+
+        g_string_append(out, "  <driver name='qemu' type='raw'/>\n");
+        g_string_append_printf(out, "  <source pool='%s' volume='%s'/>\n", pool, volume);
+    }
+    g_string_append_printf(out, "  <target dev='%s'", target);
+    if (dev->bus) {
+        g_autofree char *bus = g_markup_escape_text(dev->bus, -1);
+        g_string_append_printf(out, " bus='%s'", bus);
+    }
+    g_string_append(out, "/>\n");
+    if (dev->readonly)
+        g_string_append(out, "  <readonly/>\n");
+    g_string_append(out, "</disk>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * wirt_virt_vm_device:
+ * @conn: a connection handle
+ * @uuid: the domain's uuid
+ * @attach: attach, or detach
+ * @xml: (nullable): the device document as an admin sent it, passed on verbatim
+ * @dev: the parsed device; with @xml %NULL the disk is rebuilt from it (users)
+ * @error: return location for a #GError
+ * Returns: %TRUE when libvirt attached (detached) the device to (from) the running
+ *   domain and its persistent definition, whichever of the two it has; else %FALSE
+ *   with %WIRT_ERROR_NOT_FOUND (the VM or the volume), %WIRT_ERROR_DENIED (the
+ *   volume is not raw) or libvirt's error. Blocking: call from a worker.
+ */
+gboolean
+wirt_virt_vm_device(WirtConn *conn, const char *uuid, gboolean attach, const char *xml,
+                    const WirtVirtDevice *dev, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autofree char *built = NULL;
+    const char *verb = attach ? "attach" : "detach";
+    unsigned int flags = 0;
+    int active, persistent, rc;
+    const char *dname;
+
+    if (!(dom = conn_lookup(conn, uuid, error)))
+        return FALSE;
+    dname = virDomainGetName(dom); /* before any call that may fail (see above) */
+    if (!xml) {
+        if (attach && !check_user_volume(conn, dev->pool, dev->volume, error))
+            return FALSE;
+        xml = built = user_disk_xml(dev);
+    }
+    if ((active = virDomainIsActive(dom)) < 0 || (persistent = virDomainIsPersistent(dom)) < 0) {
+        conn_set_error(conn, error, "vm %s: cannot %s a device", dname, verb);
+        return FALSE;
+    }
+    if (active)
+        flags |= VIR_DOMAIN_AFFECT_LIVE;
+    if (persistent)
+        flags |= VIR_DOMAIN_AFFECT_CONFIG;
+    rc = attach ? virDomainAttachDeviceFlags(dom, xml, flags)
+                : virDomainDetachDeviceFlags(dom, xml, flags);
+    if (rc < 0) {
+        conn_set_error(conn, error, "vm %s: cannot %s the %s", dname, verb, dev->element);
+        return FALSE;
+    }
+    return TRUE;
 }

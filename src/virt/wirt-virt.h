@@ -95,4 +95,63 @@ char *wirt_virt_lookup_domain(WirtConn *conn, const char *domain, GError **error
  * up); shows that a down host is being retried with backoff. */
 guint wirt_host_get_failures(WirtHost *host);
 
+/* --- seed 001's /virt XML interface (worker side unless noted) --- */
+
+/* The read commands of /virt/OWNER/VM/COMMAND, named after libvirt's functions. */
+typedef enum {
+    WIRT_VIRT_READ_XML_DESC, /* domainGetXMLDesc: libvirt's own <domain> document */
+    WIRT_VIRT_READ_ID,
+    WIRT_VIRT_READ_MAX_MEMORY,
+    WIRT_VIRT_READ_MAX_VCPUS,
+    WIRT_VIRT_READ_NAME,
+    WIRT_VIRT_READ_OS_TYPE,
+    WIRT_VIRT_READ_SCHEDULER_PARAMETERS,
+    WIRT_VIRT_READ_SCHEDULER_TYPE,
+    WIRT_VIRT_READ_UUID,
+    WIRT_VIRT_READ_UUID_STRING,
+    WIRT_VIRT_READ_VCPUS,
+    WIRT_VIRT_READ_INTERFACE_STATS, /* every interface of the running domain */
+    WIRT_VIRT_READ_LAST,
+} WirtVirtRead;
+
+/* "domainGetID" for WIRT_VIRT_READ_ID (any thread); NULL past the end. */
+const char *wirt_virt_read_to_string(WirtVirtRead what);
+/* (transfer full): the answer to @what as one XML element named after the command
+ * (docs/api.md, "seed 001's XML interface"). */
+char *wirt_virt_vm_read(WirtConn *conn, const char *uuid, WirtVirtRead what, GError **error);
+
+/* A device document for domainAttachDevice/domainDetachDevice, parsed with GMarkup
+ * (no DTD, no entities but XML's five): any thread, no libvirt. */
+typedef struct {
+    char *element;           /* "disk" or "interface" */
+    char *type;              /* its type attribute */
+    char *device;            /* disk: its device attribute */
+    char *pool;              /* <source pool=…> */
+    char *volume;            /* <source volume=…> */
+    char *source;            /* any other <source>: file, dev, dir, network, bridge… (history) */
+    char *target;            /* <target dev=…> */
+    char *bus;               /* <target bus=…> */
+    char *driver_name;       /* <driver name=…> */
+    char *driver_type;       /* <driver type=…> */
+    gboolean readonly;       /* <readonly/> */
+    char *outside_user_form; /* (nullable) the first thing users may not send */
+} WirtVirtDevice;
+
+void wirt_virt_device_clear(WirtVirtDevice *dev);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WirtVirtDevice, wirt_virt_device_clear)
+/* INVALID unless @xml is one well-formed <disk> or <interface> element. */
+gboolean wirt_virt_device_parse(const char *xml, gsize len, WirtVirtDevice *out_dev,
+                                GError **error);
+/* Whether a user may send @dev for a VM of @owner: a <disk type='volume'> of a
+ * volume named OWNER.NAME (attach), raw, with nothing but driver, source, target
+ * and readonly. DENIED (or INVALID for a missing part) says why not. */
+gboolean wirt_virt_device_check_user(const WirtVirtDevice *dev, const char *owner, gboolean attach,
+                                     GError **error);
+/* Attaches (@attach) or detaches a device, live when the domain runs and in its
+ * persistent config when it has one. @xml (admins) goes to libvirt verbatim;
+ * with @xml NULL, the disk is rebuilt from @dev (users: after
+ * wirt_virt_device_check_user()), its volume looked up and attached as raw. */
+gboolean wirt_virt_vm_device(WirtConn *conn, const char *uuid, gboolean attach, const char *xml,
+                             const WirtVirtDevice *dev, GError **error);
+
 G_END_DECLS
