@@ -11,6 +11,7 @@
 #include "core/wirt-error.h"
 #include "core/wirt-names.h"
 #include "util/wirt-util.h"
+#include "wirt-cli-passwd.h"
 
 typedef enum {
     OPT_SOCKET = 1 << 0,
@@ -27,6 +28,8 @@ typedef enum {
     OPT_USER = 1 << 11,
     OPT_LIMIT = 1 << 12,
     OPT_COUNT = 1 << 13,
+    OPT_FILE = 1 << 14,
+    OPT_DELETE = 1 << 15,
 } OptBit;
 
 #define OPT_GLOBAL (OPT_SOCKET | OPT_FORMAT)
@@ -40,7 +43,8 @@ static const struct {
     {"memory", OPT_MEMORY, TRUE},    {"cpus", OPT_CPUS, TRUE},     {"pool", OPT_POOL, TRUE},
     {"node", OPT_NODE, TRUE},        {"force", OPT_FORCE, FALSE},  {"timeout", OPT_TIMEOUT, TRUE},
     {"disable", OPT_DISABLE, FALSE}, {"name", OPT_NAME, TRUE},     {"user", OPT_USER, TRUE},
-    {"limit", OPT_LIMIT, TRUE},      {"count", OPT_COUNT, TRUE},
+    {"limit", OPT_LIMIT, TRUE},      {"count", OPT_COUNT, TRUE},   {"file", OPT_FILE, TRUE},
+    {"delete", OPT_DELETE, FALSE},
 };
 
 /* What NAME-like positional a command takes. */
@@ -51,8 +55,12 @@ typedef enum {
     POS_DOMAIN,  /* a libvirt domain name, required */
     POS_LIST,    /* the word "list", optional */
     POS_TOPIC,   /* a command name, optional */
+    POS_TOKEN,   /* an API token's name (the VM name rules), required */
+    POS_USER,    /* a user name, required */
 } PosKind;
 
+/* A command name is one word ("list"), or a group and a subcommand ("token create"): the
+ * command line gives them as two words, and help lists each subcommand on its own line. */
 typedef struct {
     const char *name;
     WirtCliCommand command;
@@ -113,7 +121,30 @@ static const CommandInfo command_table[] = {
     {"events", WIRT_CLI_CMD_EVENTS, POS_NONE, OPT_COUNT, "events [--count N]",
      "print changes to the VMs you may see as they happen",
      "  --count N            exit after N VM events (default: run until interrupted)\n"},
+    {"token create", WIRT_CLI_CMD_TOKEN_CREATE, POS_TOKEN, 0, "token create NAME",
+     "make an API token for the HTTP API and print it (shown only once)", NULL},
+    {"token list", WIRT_CLI_CMD_TOKEN_LIST, POS_NONE, OPT_USER, "token list [--user USER]",
+     "list your API tokens (never their secrets)",
+     "  --user USER          another user's tokens (admins)\n"},
+    {"token revoke", WIRT_CLI_CMD_TOKEN_REVOKE, POS_TOKEN, OPT_USER,
+     "token revoke NAME [--user USER]", "revoke an API token at once",
+     "  --user USER          revoke another user's token (admins)\n"},
+    {"admin passwd", WIRT_CLI_CMD_ADMIN_PASSWD, POS_USER, OPT_FILE | OPT_DELETE,
+     "admin passwd USER [--file PATH] [--delete]",
+     "set USER's password in the admin password file (as root, without wirtd)",
+     "  --file PATH          the password file of admin-auth=file:PATH\n"
+     "                       (default: " WIRT_CLI_ADMINS_FILE ")\n"
+     "  --delete             remove USER's line instead\n"},
     {"help", WIRT_CLI_CMD_HELP, POS_TOPIC, 0, "help [COMMAND]", "show help", NULL},
+};
+
+/* The first words of two-word commands. */
+static const struct {
+    const char *name;
+    const char *summary;
+} group_table[] = {
+    {"token", "manage your API tokens for wirtd's HTTP API"},
+    {"admin", "manage wirtd's admin password file (root, on wirtd's host)"},
 };
 
 static const CommandInfo *
@@ -123,6 +154,30 @@ command_lookup(const char *name)
         if (g_str_equal(command_table[i].name, name))
             return &command_table[i];
     return NULL;
+}
+
+static const char *
+group_lookup(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(group_table); i++)
+        if (g_str_equal(group_table[i].name, name))
+            return group_table[i].name;
+    return NULL;
+}
+
+/* "create, list, revoke": the subcommands of @group, for messages. */
+static char *
+group_subcommands(const char *group)
+{
+    g_autofree char *prefix = g_strconcat(group, " ", NULL);
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(command_table); i++) {
+        if (g_str_has_prefix(command_table[i].name, prefix))
+            g_string_append_printf(out, "%s%s", out->len ? ", " : "",
+                                   command_table[i].name + strlen(prefix));
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 static void
@@ -150,6 +205,7 @@ wirt_cli_args_free(WirtCliArgs *args)
     g_free(args->pool);
     g_free(args->node);
     g_free(args->user);
+    g_free(args->file);
     g_free(args);
 }
 
@@ -287,6 +343,12 @@ apply_option(WirtCliArgs *args, OptBit bit, const char *name, const char *value,
         if (!parse_number(name, value, 1, WIRT_CLI_EVENTS_COUNT_MAX, &args->count, error))
             return FALSE;
         break;
+    case OPT_FILE:
+        set_string(&args->file, value);
+        break;
+    case OPT_DELETE:
+        args->remove = TRUE;
+        break;
     }
     return TRUE;
 }
@@ -349,8 +411,10 @@ parse_option(WirtCliArgs *args, const CommandInfo *cmd, int argc, const char *co
 static gboolean
 parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GError **error)
 {
-    guint max = cmd->pos == POS_NONE ? 0 : 1;
-    gboolean required = cmd->pos == POS_REF || cmd->pos == POS_DOMAIN;
+    /* help takes a topic of up to two words: "help token create" */
+    guint max = cmd->pos == POS_NONE ? 0 : cmd->pos == POS_TOPIC ? 2 : 1;
+    gboolean required = cmd->pos == POS_REF || cmd->pos == POS_DOMAIN || cmd->pos == POS_TOKEN ||
+                        cmd->pos == POS_USER;
     const char *first = pos->len > 0 ? g_ptr_array_index(pos, 0) : NULL;
 
     if (pos->len > max) {
@@ -360,7 +424,9 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
     }
     if (required && !first) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: missing %s", cmd->name,
-                    cmd->pos == POS_DOMAIN ? "DOMAIN" : "NAME");
+                    cmd->pos == POS_DOMAIN ? "DOMAIN"
+                    : cmd->pos == POS_USER ? "USER"
+                                           : "NAME");
         return FALSE;
     }
     if (!first)
@@ -399,12 +465,33 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
             return FALSE;
         }
         break;
-    case POS_TOPIC:
-        if (!command_lookup(first)) {
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "help: unknown command '%s'", first);
+    case POS_TOPIC: {
+        g_autofree char *topic =
+            pos->len > 1 ? g_strjoin(" ", first, g_ptr_array_index(pos, 1), NULL) : g_strdup(first);
+
+        if (!command_lookup(topic) && !group_lookup(topic)) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "help: unknown command '%s'", topic);
             return FALSE;
         }
-        set_string(&args->command_name, first);
+        set_string(&args->command_name, topic);
+        break;
+    }
+    case POS_TOKEN:
+        /* wirtd's rule for token names is the VM name rule; wirt_name_validate()'s own
+         * message would speak of a VM. */
+        if (!wirt_name_validate(first, NULL)) {
+            g_autofree char *shown = g_strescape(first, NULL);
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "%s: token name '%s' is not valid: 1 to %d letters, digits and '-', "
+                        "starting with a letter or digit",
+                        cmd->name, shown, WIRT_NAME_MAX);
+            return FALSE;
+        }
+        set_string(&args->ref, first);
+        set_string(&args->name, first);
+        break;
+    case POS_USER:
+        set_string(&args->user, first);
         break;
     case POS_NONE:
         break;
@@ -432,6 +519,11 @@ check_command(WirtCliArgs *args, const CommandInfo *cmd, GError **error)
             return FALSE;
         }
     }
+    if (cmd->command == WIRT_CLI_CMD_ADMIN_PASSWD &&
+        !wirt_cli_passwd_check_user(args->user, error)) {
+        g_prefix_error(error, "admin passwd: ");
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -452,6 +544,7 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
     g_autoptr(WirtCliArgs) args = g_new0(WirtCliArgs, 1);
     g_autoptr(GPtrArray) pos = g_ptr_array_new();
     const CommandInfo *cmd = NULL;
+    const char *group = NULL; /* "token" read, its subcommand not yet */
     gboolean options_done = FALSE;
     gboolean help = FALSE;
     gboolean version = FALSE;
@@ -469,8 +562,17 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
         } else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
             if (!parse_option(args, cmd, argc, argv, &i, error))
                 return NULL;
+        } else if (!cmd && group) {
+            g_autofree char *full = g_strjoin(" ", group, arg, NULL);
+
+            if (!(cmd = command_lookup(full))) {
+                g_autofree char *known = group_subcommands(group);
+                g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                            "%s: unknown subcommand '%s' (%s)", group, arg, known);
+                return NULL;
+            }
         } else if (!cmd) {
-            if (!(cmd = command_lookup(arg))) {
+            if (!(cmd = command_lookup(arg)) && !(group = group_lookup(arg))) {
                 g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "unknown command '%s'", arg);
                 return NULL;
             }
@@ -488,10 +590,16 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
         if (cmd && cmd->command == WIRT_CLI_CMD_HELP) {
             if (!parse_positionals(args, cmd, pos, error))
                 return NULL;
-        } else if (cmd) {
-            set_string(&args->command_name, cmd->name);
+        } else if (cmd || group) {
+            set_string(&args->command_name, cmd ? cmd->name : group);
         }
         return g_steal_pointer(&args);
+    }
+    if (!cmd && group) {
+        g_autofree char *known = group_subcommands(group);
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: missing subcommand (%s)", group,
+                    known);
+        return NULL;
     }
     if (!cmd) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "missing command");
@@ -509,12 +617,16 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
  * @argc: the number of @argv elements
  * @argv: (array length=argc): the command line that failed to parse
  *
- * Finds the command word the way wirt_cli_args_parse() does, without judging the rest.
- * Returns: (transfer full): "Try 'wirt COMMAND --help'." or "Try 'wirt --help'.", never %NULL.
+ * Finds the command word (or words: "token create") the way wirt_cli_args_parse() does,
+ * without judging the rest.
+ * Returns: (transfer full): "Try 'wirt COMMAND --help'." (COMMAND may be a group such as
+ * "token") or "Try 'wirt --help'.", never %NULL.
  */
 char *
 wirt_cli_args_hint(int argc, const char *const *argv)
 {
+    const char *group = NULL;
+
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
 
@@ -526,10 +638,20 @@ wirt_cli_args_hint(int argc, const char *const *argv)
         }
         if (arg[0] == '-')
             continue;
+        if (group) {
+            g_autofree char *full = g_strjoin(" ", group, arg, NULL);
+            if (command_lookup(full))
+                return g_strdup_printf("Try 'wirt %s --help'.", full);
+            break;
+        }
+        if ((group = group_lookup(arg)))
+            continue;
         if (command_lookup(arg) && !g_str_equal(arg, "help"))
             return g_strdup_printf("Try 'wirt %s --help'.", arg);
         break;
     }
+    if (group)
+        return g_strdup_printf("Try 'wirt %s --help'.", group);
     return g_strdup("Try 'wirt --help'.");
 }
 
@@ -541,7 +663,8 @@ static const char global_options_help[] =
 
 /**
  * wirt_cli_args_help:
- * @topic: (nullable): a command name, or %NULL for the overview
+ * @topic: (nullable): a command name ("list", "token create"), a group ("token"), or %NULL
+ * for the overview
  * Returns: (transfer full): the help text, ending in a newline; an unknown @topic gives the
  * overview.
  */
@@ -549,13 +672,36 @@ char *
 wirt_cli_args_help(const char *topic)
 {
     const CommandInfo *cmd = topic ? command_lookup(topic) : NULL;
+    const char *group = topic ? group_lookup(topic) : NULL;
     g_autoptr(GString) out = g_string_new(NULL);
 
+    if (group) {
+        g_autofree char *prefix = g_strconcat(group, " ", NULL);
+
+        for (gsize i = 0; i < G_N_ELEMENTS(group_table); i++) {
+            if (g_str_equal(group_table[i].name, group))
+                g_string_append_printf(out, "Usage: wirt %s COMMAND [ARG…]\n\n%c%s.\n\n", group,
+                                       g_ascii_toupper(group_table[i].summary[0]),
+                                       group_table[i].summary + 1);
+        }
+        g_string_append(out, "Commands:\n");
+        for (gsize i = 0; i < G_N_ELEMENTS(command_table); i++) {
+            if (g_str_has_prefix(command_table[i].name, prefix))
+                g_string_append_printf(out, "  %-20s %s\n", command_table[i].name,
+                                       command_table[i].summary);
+        }
+        g_string_append_printf(out, "\nGlobal options:\n%s", global_options_help);
+        g_string_append_printf(out, "\nRun 'wirt %s COMMAND --help' for a command's options.\n",
+                               group);
+        return g_string_free(g_steal_pointer(&out), FALSE);
+    }
     if (cmd && cmd->command != WIRT_CLI_CMD_HELP) {
         g_string_append_printf(out, "Usage: wirt %s\n\n", cmd->synopsis);
         g_string_append_printf(out, "%c%s.\n", g_ascii_toupper(cmd->summary[0]), cmd->summary + 1);
         if (cmd->pos == POS_REF || cmd->pos == POS_REF_OPT)
             g_string_append(out, "NAME is a VM name, or OWNER/NAME for another user's VM.\n");
+        if (cmd->pos == POS_TOKEN)
+            g_string_append(out, "NAME is the token's label: letters, digits and '-'.\n");
         if (cmd->options_help)
             g_string_append_printf(out, "\nOptions:\n%s", cmd->options_help);
         g_string_append_printf(out, "\nGlobal options:\n%s", global_options_help);

@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 #define WIRT_CLI_MEMORY_MAX_MIB (G_GUINT64_CONSTANT(16) * 1024 * 1024)
 /* The largest events --count: any bound will do, this one keeps it well inside a guint. */
 #define WIRT_CLI_EVENTS_COUNT_MAX G_GUINT64_CONSTANT(1000000000)
+/* `wirt admin passwd` without --file: the file docs/configuration.md's admin-auth example names. */
+#define WIRT_CLI_ADMINS_FILE "/etc/wirt/admins"
 
 typedef enum {
     WIRT_CLI_CMD_HELP,
@@ -32,6 +34,10 @@ typedef enum {
     WIRT_CLI_CMD_HISTORY,
     WIRT_CLI_CMD_WHOAMI,
     WIRT_CLI_CMD_EVENTS,
+    WIRT_CLI_CMD_TOKEN_CREATE,
+    WIRT_CLI_CMD_TOKEN_LIST,
+    WIRT_CLI_CMD_TOKEN_REVOKE,
+    WIRT_CLI_CMD_ADMIN_PASSWD,
 } WirtCliCommand;
 
 typedef enum {
@@ -42,16 +48,18 @@ typedef enum {
 /* One parsed command line. Strings are owned; NULL means "not given". */
 typedef struct {
     WirtCliCommand command;
-    char *command_name; /* as typed ("list", "pool"); the help topic for HELP, may be NULL */
+    char *command_name; /* "list", "pool", "token create"; the help topic for HELP (a command or
+                         * a group such as "token"), may be NULL */
     char *socket_path;  /* --socket; see wirt_cli_args_socket_path() */
     WirtCliFormat format;
-    char *ref;          /* NAME as typed ("web" or "bob/web"); adopt: DOMAIN */
+    char *ref;          /* NAME as typed ("web" or "bob/web"); adopt: DOMAIN; token: NAME */
     char *owner;        /* from OWNER/NAME or --owner */
-    char *name;         /* the short VM name of NAME; adopt: --name */
+    char *name;         /* the short VM name of NAME; adopt: --name; token: the token's NAME */
     char *domain;       /* adopt: the libvirt domain */
     char *pool;         /* create --pool */
     char *node;         /* create, adopt --node */
-    char *user;         /* quota --user */
+    char *user;         /* quota, token list/revoke --user; admin passwd: USER */
+    char *file;         /* admin passwd --file; NULL: WIRT_CLI_ADMINS_FILE */
     guint64 memory_mib; /* create --memory; 0: not given */
     guint64 vcpus;      /* create --cpus; 0: not given */
     gint64 timeout;     /* stop --timeout; -1: not given */
@@ -59,6 +67,7 @@ typedef struct {
     guint64 count;      /* events --count; 0: not given (until interrupted) */
     gboolean force;     /* stop --force */
     gboolean disable;   /* autostart --disable */
+    gboolean remove;    /* admin passwd --delete */
 } WirtCliArgs;
 
 WirtCliArgs *wirt_cli_args_parse(int argc, const char *const *argv, GError **error);

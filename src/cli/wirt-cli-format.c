@@ -526,18 +526,24 @@ wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error)
     return TRUE;
 }
 
-/* The "time" member: "2026-11-23T23:10:01.123Z" -> "2026-11-23T23:10:01Z"; anything
+/* A time member: "2026-11-23T23:10:01.123Z" -> "2026-11-23T23:10:01Z"; anything
  * unparsable as it is. */
 static char *
-member_utc_time(JsonObject *object)
+member_utc(JsonObject *object, const char *key)
 {
-    const char *text = member_string(object, "time");
+    const char *text = member_string(object, key);
     g_autoptr(GDateTime) time = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
     g_autoptr(GDateTime) utc = time ? g_date_time_to_utc(time) : NULL;
 
     if (!utc)
-        return member_text(object, "time");
+        return member_text(object, key);
     return g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static char *
+member_utc_time(JsonObject *object)
+{
+    return member_utc(object, "time");
 }
 
 /**
@@ -582,6 +588,74 @@ wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GSt
             result = g_strdup("failed");
         {
             const char *const row[] = {time, actor, door, vm, action, result, NULL};
+            wirt_cli_table_add_row(table, row);
+        }
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}
+
+/**
+ * wirt_cli_format_token_created:
+ * @token: (transfer none): the answer of POST /1.0/tokens: {"id","name","user","created","token"}
+ * @out: where to append the token alone on one line, so that `TOKEN=$(wirt token create ci)`
+ * holds exactly the token
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when the answer has no token.
+ */
+gboolean
+wirt_cli_format_token_created(JsonNode *token, GString *out, GError **error)
+{
+    JsonObject *object =
+        token && JSON_NODE_HOLDS_OBJECT(token) ? json_node_get_object(token) : NULL;
+    const char *secret = member_string(object, "token");
+    g_autofree char *clean = NULL;
+
+    if (!secret || secret[0] == '\0')
+        return unexpected(error, "a new token without its secret");
+    /* A token is ASCII (wirt_ + hex + base64url); sanitizing changes nothing then, and keeps a
+     * broken server from writing control characters to the terminal. */
+    clean = wirt_cli_format_sanitize(secret);
+    g_string_append_printf(out, "%s\n", clean);
+    return TRUE;
+}
+
+/**
+ * wirt_cli_format_tokens:
+ * @tokens: (transfer none): the answer of GET /1.0/tokens: {"id","name","user","created",
+ * "last_used"} objects
+ * @show_user: whether to add the USER column (admins, and `token list --user`)
+ * @out: where to append the table NAME ID CREATED LAST-USED [USER]; times are UTC to the
+ * second, a token never used shows "never"; an empty array gives the header alone
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @tokens has another shape.
+ */
+gboolean
+wirt_cli_format_tokens(JsonNode *tokens, gboolean show_user, GString *out, GError **error)
+{
+    static const char *const headers[] = {"NAME", "ID", "CREATED", "LAST-USED", "USER", NULL};
+    JsonArray *array = object_array(tokens, error);
+    g_auto(GStrv) shown = NULL;
+    g_autoptr(WirtCliTable) table = NULL;
+
+    if (!array)
+        return FALSE;
+    shown = g_strdupv((GStrv)headers);
+    if (!show_user)
+        g_clear_pointer(&shown[4], g_free);
+    table = wirt_cli_table_new((const char *const *)shown);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *token = json_array_get_object_element(array, i);
+        g_autofree char *name = member_text(token, "name");
+        g_autofree char *id = member_text(token, "id");
+        g_autofree char *created = member_utc(token, "created");
+        g_autofree char *last_used = NULL;
+        g_autofree char *user = member_text(token, "user");
+
+        if (member_string(token, "last_used"))
+            last_used = member_utc(token, "last_used");
+        else
+            last_used = g_strdup("never");
+        {
+            const char *const row[] = {name, id, created, last_used, user, NULL};
             wirt_cli_table_add_row(table, row);
         }
     }

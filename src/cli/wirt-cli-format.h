@@ -26,6 +26,8 @@ gboolean wirt_cli_format_nodes(JsonNode *nodes, GString *out, GError **error);
 gboolean wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error);
 gboolean wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GString *out,
                                  GError **error);
+gboolean wirt_cli_format_token_created(JsonNode *token, GString *out, GError **error);
+gboolean wirt_cli_format_tokens(JsonNode *tokens, gboolean show_user, GString *out, GError **error);
 gboolean wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString *out,
                                GError **error);
 

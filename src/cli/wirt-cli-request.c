@@ -196,6 +196,35 @@ history_request(const WirtCliArgs *args)
     return wirt_cli_request_new("GET", path->str, NULL);
 }
 
+/* POST /1.0/tokens {"name"}; GET /1.0/tokens; DELETE /1.0/tokens/NAME; ?user=U for admins. */
+static WirtCliRequest *
+token_request(const WirtCliArgs *args)
+{
+    g_autoptr(GString) path = g_string_new("/" WIRT_API_VERSION "/tokens");
+    g_autoptr(JsonBuilder) builder = NULL;
+    g_autofree char *body = NULL;
+    g_autofree char *name = NULL;
+
+    switch (args->command) {
+    case WIRT_CLI_CMD_TOKEN_CREATE:
+        builder = json_builder_new();
+        json_builder_begin_object(builder);
+        add_string(builder, "name", args->name);
+        body = builder_to_string(builder);
+        return wirt_cli_request_new("POST", path->str, body);
+    case WIRT_CLI_CMD_TOKEN_LIST:
+        append_query(path, "user", args->user);
+        return wirt_cli_request_new("GET", path->str, NULL);
+    case WIRT_CLI_CMD_TOKEN_REVOKE:
+        name = g_uri_escape_string(args->name, NULL, FALSE);
+        g_string_append_printf(path, "/%s", name);
+        append_query(path, "user", args->user);
+        return wirt_cli_request_new("DELETE", path->str, NULL);
+    default:
+        g_return_val_if_reached(NULL);
+    }
+}
+
 /**
  * wirt_cli_request_whoami:
  * Returns: (transfer full): GET /1.0, which says who the caller is and whether an admin.
@@ -213,8 +242,8 @@ wirt_cli_request_whoami(void)
  * Builds the one request that carries out the command. (A table listing also asks
  * wirt_cli_request_whoami() first, to know how to name VMs.) For events it is the
  * request that wirt_cli_events_run() upgrades to a websocket.
- * Returns: (transfer full) (nullable): the request, or %NULL for help and --version,
- * which need no server.
+ * Returns: (transfer full) (nullable): the request, or %NULL for help, --version and
+ * `admin passwd`, which need no server.
  */
 WirtCliRequest *
 wirt_cli_request_build(const WirtCliArgs *args)
@@ -224,6 +253,7 @@ wirt_cli_request_build(const WirtCliArgs *args)
     switch (args->command) {
     case WIRT_CLI_CMD_HELP:
     case WIRT_CLI_CMD_VERSION:
+    case WIRT_CLI_CMD_ADMIN_PASSWD: /* a local file: wirt-cli-passwd.c */
         return NULL;
     case WIRT_CLI_CMD_LIST:
         return query_request("/vms", "owner", args->owner);
@@ -264,6 +294,10 @@ wirt_cli_request_build(const WirtCliArgs *args)
     case WIRT_CLI_CMD_EVENTS:
         /* the websocket upgrade (wirt-cli-events.c), not a plain request */
         return query_request("/events", NULL, NULL);
+    case WIRT_CLI_CMD_TOKEN_CREATE:
+    case WIRT_CLI_CMD_TOKEN_LIST:
+    case WIRT_CLI_CMD_TOKEN_REVOKE:
+        return token_request(args);
     }
     g_return_val_if_reached(NULL);
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "core/wirt-api.h"
 #include "core/wirt-error.h"
@@ -13,6 +14,7 @@
 #include "wirt-cli-client.h"
 #include "wirt-cli-events.h"
 #include "wirt-cli-format.h"
+#include "wirt-cli-passwd.h"
 
 /* Who the caller is, for naming VMs in tables (GET /1.0). */
 static gboolean
@@ -65,6 +67,12 @@ append_action_line(const WirtCliArgs *args, JsonNode *answer, GString *out)
     case WIRT_CLI_CMD_ADOPT:
         line = g_strdup_printf("%s: adopted as %s/%s", ref, args->owner, args->name);
         break;
+    case WIRT_CLI_CMD_TOKEN_REVOKE:
+        if (args->user)
+            line = g_strdup_printf("token %s/%s: revoked", args->user, args->name);
+        else
+            line = g_strdup_printf("token %s: revoked", args->name);
+        break;
     default:
         line = g_strdup_printf("%s: %s", ref, state ? state : "done");
         break;
@@ -83,8 +91,9 @@ append_action_line(const WirtCliArgs *args, JsonNode *answer, GString *out)
  * an unexpected shape
  *
  * A table listing of VMs or history first asks GET /1.0, to know whether to write names as
- * OWNER/NAME; every other command is exactly one request. `wirt events` is a stream, not a
- * request: wirt_cli_main() runs it with wirt_cli_events_run().
+ * OWNER/NAME, and one of tokens, to know whether to add a USER column; every other command
+ * is exactly one request. `wirt events` is a stream, not a request: wirt_cli_main() runs it
+ * with wirt_cli_events_run(); `wirt admin passwd` is local: wirt_cli_passwd_run().
  * Returns: %TRUE when the command succeeded.
  */
 gboolean
@@ -107,8 +116,11 @@ wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, 
         return TRUE;
     }
     g_return_val_if_fail(args->command != WIRT_CLI_CMD_EVENTS, FALSE);
+    g_return_val_if_fail(args->command != WIRT_CLI_CMD_ADMIN_PASSWD, FALSE);
 
-    if (table && (args->command == WIRT_CLI_CMD_LIST || args->command == WIRT_CLI_CMD_HISTORY) &&
+    if (table &&
+        (args->command == WIRT_CLI_CMD_LIST || args->command == WIRT_CLI_CMD_HISTORY ||
+         args->command == WIRT_CLI_CMD_TOKEN_LIST) &&
         !ask_whoami(send, user_data, &user, &admin, error))
         return FALSE;
     request = wirt_cli_request_build(args);
@@ -136,6 +148,10 @@ wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, 
         return wirt_cli_format_quota(answer, out, error);
     case WIRT_CLI_CMD_HISTORY:
         return wirt_cli_format_history(answer, user, admin, out, error);
+    case WIRT_CLI_CMD_TOKEN_CREATE:
+        return wirt_cli_format_token_created(answer, out, error);
+    case WIRT_CLI_CMD_TOKEN_LIST:
+        return wirt_cli_format_tokens(answer, admin || args->user != NULL, out, error);
     default:
         append_action_line(args, answer, out);
         return TRUE;
@@ -184,6 +200,8 @@ run_events(const WirtCliArgs *args, WirtCliClient *client, GError **error)
  * Usage errors print "wirt: MESSAGE" and a "Try 'wirt COMMAND --help'." line and exit 2;
  * any other failure prints one "wirt: MESSAGE" line and exits with wirt_cli_exit_code().
  * Other commands print only once they succeeded; `wirt events` prints each event as it comes.
+ * `wirt token create` prints the token alone on stdout and a note on stderr that it is
+ * shown only once. `wirt admin passwd` works on a local file and never contacts wirtd.
  * Returns: the process's exit status.
  */
 int
@@ -201,11 +219,15 @@ wirt_cli_main(int argc, const char *const *argv)
         fprintf(stderr, "wirt: %s\n%s\n", message, hint);
         return 2;
     }
-    client = wirt_cli_client_new(wirt_cli_args_socket_path(args));
-    if (args->command == WIRT_CLI_CMD_EVENTS)
-        ok = run_events(args, client, &error);
-    else
-        ok = wirt_cli_run(args, send_with_client, client, out, &error);
+    if (args->command == WIRT_CLI_CMD_ADMIN_PASSWD) {
+        ok = wirt_cli_passwd_run(args, STDIN_FILENO, out, &error);
+    } else {
+        client = wirt_cli_client_new(wirt_cli_args_socket_path(args));
+        if (args->command == WIRT_CLI_CMD_EVENTS)
+            ok = run_events(args, client, &error);
+        else
+            ok = wirt_cli_run(args, send_with_client, client, out, &error);
+    }
     if (!ok) {
         g_autofree char *message = wirt_cli_format_sanitize(error->message);
         fprintf(stderr, "wirt: %s\n", message);
@@ -215,6 +237,13 @@ wirt_cli_main(int argc, const char *const *argv)
         int saved = errno;
         fprintf(stderr, "wirt: cannot write the output: %s\n", g_strerror(saved));
         return 1;
+    }
+    if (args->command == WIRT_CLI_CMD_TOKEN_CREATE) {
+        /* On stderr, so that TOKEN=$(wirt token create ci) holds the token alone. */
+        fprintf(stderr,
+                "wirt: token %s is shown only this once: store it now (wirtd keeps only "
+                "its hash)\n",
+                args->name);
     }
     return 0;
 }

@@ -17,7 +17,9 @@
 #include <security/pam_appl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "core/wirt-error.h"
 #include "util/wirt-util.h"
@@ -46,6 +48,8 @@ typedef struct {
     char *user;
     gboolean admin_realm;
     gint64 expires;
+    char *file;       /* the password file that accepted, or NULL (PAM) */
+    char *file_stamp; /* its inode, size and mtime then: any change ends the entry */
 } CacheEntry;
 
 typedef struct {
@@ -100,6 +104,8 @@ cache_entry_free(gpointer data)
     CacheEntry *e = data;
 
     g_free(e->user);
+    g_free(e->file);
+    g_free(e->file_stamp);
     g_free(e);
 }
 
@@ -271,6 +277,19 @@ cache_key(WirtAuth *auth, const char *user, const char *password)
     return g_strdup(g_hmac_get_string(hmac));
 }
 
+/* Identifies a version of a file: when an admin changes or removes a password
+ * (wirt admin passwd), logins cached from the old file stop at once. */
+static char *
+file_stamp(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return NULL;
+    return g_strdup_printf("%ju:%jd:%jd.%09ld", (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+                           (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 /**
@@ -423,6 +442,10 @@ on_checked(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
         CacheEntry *e = g_new0(CacheEntry, 1);
         e->user = g_strdup(c->user);
         e->admin_realm = c->admin_realm;
+        if (g_str_has_prefix(c->method, "file:")) {
+            e->file = g_strdup(c->method + 5);
+            e->file_stamp = file_stamp(e->file);
+        }
         e->expires = g_get_monotonic_time() + (gint64)auth->config->cache_seconds * G_USEC_PER_SEC;
         if (g_hash_table_size(auth->cache) > THROTTLE_MAX_ENTRIES)
             g_hash_table_remove_all(auth->cache);
@@ -513,6 +536,12 @@ wirt_auth_verify_async(WirtAuth *auth, const char *authorization, const char *ad
     c->cache_key = cache_key(auth, user, password);
     {
         CacheEntry *e = g_hash_table_lookup(auth->cache, c->cache_key);
+        g_autofree char *stamp = e && e->file ? file_stamp(e->file) : NULL;
+
+        if (e && e->file && g_strcmp0(stamp, e->file_stamp) != 0) {
+            g_hash_table_remove(auth->cache, c->cache_key); /* the file changed: check again */
+            e = NULL;
+        }
         if (e && e->expires > g_get_monotonic_time()) {
             c->admin_realm = e->admin_realm;
             g_task_return_pointer(task, g_strdup(e->user), g_free);

@@ -98,6 +98,11 @@ tap_is "$(jq -r .admin "$tmp/body")" true "they are an admin"
 tap_is "$(req -u wt-admin1:admin-file-pw "$base/1.0/vms")" 200 "and see every VM"
 tap_like "$(jq -r '.[] | (.owner // "-") + "/" + .name' "$tmp/body" | paste -sd,)" "wt-alice/web" \
     "alice's among them"
+printf 'wt-admin1:%s\n' "$(openssl passwd -6 admin-file-pw-2)" >"$tmp/admins.new"
+mv "$tmp/admins.new" "$tmp/admins"
+tap_is "$(req -u wt-admin1:admin-file-pw "$base/1.0")" 401 \
+    "a changed admin password stops working at once (not after cache-seconds)"
+tap_is "$(req -u wt-admin1:admin-file-pw-2 "$base/1.0")" 200 "the new one works"
 
 # --- API tokens -------------------------------------------------------------------------
 out=$(wt_as wt-alice curl -s --unix-socket "$WIRT_SOCKET" -X POST -H 'Content-Type: application/json' \
