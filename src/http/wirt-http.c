@@ -1239,20 +1239,11 @@ pending_login_free(PendingLogin *p)
 static WirtActor *
 tcp_actor(WirtHttp *self, const char *user, gboolean admin_realm, GError **error)
 {
-    struct passwd *pw = getpwnam(user);
-    g_autoptr(WirtActor) actor = NULL;
-    g_autoptr(GError) local = NULL;
+    g_autoptr(WirtActor) actor =
+        wirt_service_actor_for_name(self->service, user, WIRT_DOOR_HTTP, error);
 
-    if (!pw) {
-        g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "user %s has no account here",
-                    user);
+    if (!actor)
         return NULL;
-    }
-    actor = wirt_service_actor_for_uid(self->service, pw->pw_uid, WIRT_DOOR_HTTP, &local);
-    if (!actor) {
-        g_propagate_error(error, g_steal_pointer(&local));
-        return NULL;
-    }
     if (actor->is_admin && !admin_realm) {
         actor->is_admin = FALSE;
         actor->is_member =

@@ -34,6 +34,8 @@ struct _WirtService {
     GHashTable *reserved_names; /* "owner/name" of creates in flight */
     GList *stop_waits;          /* Op*: graceful stops waiting for shutoff */
     GPtrArray *watches;         /* Watch*: live event subscribers */
+    GHashTable *identities;     /* uid -> Identity*: NSS answers, kept 2 s */
+    GHashTable *names;          /* user name -> uid, until that uid stops carrying the name */
     guint next_watch_id;
     guint listener_id;
 };
@@ -220,33 +222,114 @@ actor_for_user(WirtService *service, struct passwd *pw, WirtDoor door)
                           service->config->user_group, service->config->admin_group, door);
 }
 
+/* Who a uid is, remembered briefly: NSS lookups (passwd, group, and on Debian
+ * systemd's userdb) cost ~50 file opens per request, most of the CPU of a
+ * small API call. A change of membership takes effect within this time. */
+#define IDENTITY_TTL_USEC (2 * G_USEC_PER_SEC)
+#define IDENTITY_CACHE_MAX 10000
+
+typedef struct {
+    WirtActor *actor; /* NULL: the uid has no user name */
+    gint64 expires;
+} Identity;
+
+static void
+identity_free(gpointer data)
+{
+    Identity *id = data;
+
+    wirt_actor_free(id->actor);
+    g_free(id);
+}
+
+static const WirtActor *
+identity_lookup(WirtService *service, uid_t uid, gboolean *out_known)
+{
+    Identity *id = g_hash_table_lookup(service->identities, GUINT_TO_POINTER(uid));
+    gint64 now = g_get_monotonic_time();
+    struct passwd *pw;
+
+    if (!id || id->expires <= now) {
+        if (g_hash_table_size(service->identities) >= IDENTITY_CACHE_MAX)
+            g_hash_table_remove_all(service->identities);
+        id = g_new0(Identity, 1);
+        if ((pw = getpwuid(uid)))
+            id->actor = actor_for_user(service, pw, WIRT_DOOR_CLI);
+        id->expires = now + IDENTITY_TTL_USEC;
+        g_hash_table_replace(service->identities, GUINT_TO_POINTER(uid), id);
+    }
+    *out_known = id->actor != NULL;
+    return id->actor;
+}
+
 /**
  * wirt_service_actor_for_uid:
  * @uid: a uid the front door verified (SO_PEERCRED, PAM, ...)
  * Returns: (transfer full) (nullable): the actor, or %NULL with
  * %WIRT_ERROR_UNAUTHORIZED (unknown uid) or %WIRT_ERROR_DENIED (not a member).
- * Group membership is read from NSS on every call, so joining or leaving the
- * group takes effect at once.
+ * Names and groups come from NSS, remembered for 2 seconds: joining or leaving
+ * the group takes effect within that time.
  */
 WirtActor *
 wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door, GError **error)
 {
-    struct passwd *pw = getpwuid(uid);
-    g_autoptr(WirtActor) actor = NULL;
+    gboolean known = FALSE;
+    const WirtActor *cached = identity_lookup(service, uid, &known);
+    WirtActor *actor;
 
-    if (!pw) {
+    if (!known) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "uid %u has no user name",
                     (guint)uid);
         return NULL;
     }
-    actor = actor_for_user(service, pw, door);
-    if (!actor->is_member) {
+    if (!cached->is_member) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED,
-                    "user %s is not a member of group %s: ask an admin to add you", actor->user,
+                    "user %s is not a member of group %s: ask an admin to add you", cached->user,
                     service->config->user_group);
         return NULL;
     }
-    return g_steal_pointer(&actor);
+    actor = actor_copy(cached);
+    actor->door = door;
+    return actor;
+}
+
+/**
+ * wirt_service_actor_for_name:
+ * @user: a user name a front door verified (PAM, a password file, a token)
+ * Returns: (transfer full) (nullable): as wirt_service_actor_for_uid(), with
+ * UNAUTHORIZED when the name has no account here.
+ */
+WirtActor *
+wirt_service_actor_for_name(WirtService *service, const char *user, WirtDoor door, GError **error)
+{
+    gpointer uid_ptr = NULL;
+    struct passwd *pw;
+
+    /* name -> uid rides on the same 2-second cache as the identity itself. */
+    if (!g_hash_table_lookup_extended(service->names, user, NULL, &uid_ptr)) {
+        if (!(pw = getpwnam(user))) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "user %s has no account here",
+                        user);
+            return NULL;
+        }
+        if (g_hash_table_size(service->names) >= IDENTITY_CACHE_MAX)
+            g_hash_table_remove_all(service->names);
+        uid_ptr = GUINT_TO_POINTER(pw->pw_uid);
+        g_hash_table_insert(service->names, g_strdup(user), uid_ptr);
+    }
+    {
+        WirtActor *actor =
+            wirt_service_actor_for_uid(service, GPOINTER_TO_UINT(uid_ptr), door, error);
+        /* A uid renamed or reused since: forget the name and look again next time. */
+        if (actor && g_strcmp0(actor->user, user) != 0) {
+            g_hash_table_remove(service->names, user);
+            wirt_actor_free(actor);
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_UNAUTHORIZED, "user %s has no account here",
+                        user);
+            return NULL;
+        }
+        return actor;
+    }
 }
 
 /* ------------------------------------------------------------ construction */
@@ -276,6 +359,8 @@ wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error)
     service->reserved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     service->reserved_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     service->watches = g_ptr_array_new_with_free_func(watch_free);
+    service->identities = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, identity_free);
+    service->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     service->listener_id = wirt_hosts_add_listener(hosts, on_vm_changed, service);
     return service;
 }
@@ -300,6 +385,8 @@ wirt_service_free(WirtService *service)
     }
     wirt_hosts_remove_listener(service->hosts, service->listener_id);
     g_ptr_array_unref(service->watches);
+    g_hash_table_unref(service->identities);
+    g_hash_table_unref(service->names);
     wirt_audit_free(service->audit);
     g_hash_table_unref(service->reserved);
     g_hash_table_unref(service->reserved_names);

@@ -34,6 +34,8 @@ const WirtConfig *wirt_service_get_config(WirtService *service);
  * neither a member nor an admin. */
 WirtActor *wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door,
                                       GError **error);
+WirtActor *wirt_service_actor_for_name(WirtService *service, const char *user, WirtDoor door,
+                                       GError **error);
 
 /* (transfer container) (element-type WirtVm): the VMs @actor may see, refs held;
  * @owner (nullable) filters. */
