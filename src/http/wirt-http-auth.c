@@ -111,16 +111,6 @@ cache_entry_free(gpointer data)
 
 /* ------------------------------------------------------------- the methods */
 
-static gboolean
-equal_constant_time(const char *a, const char *b, gsize len)
-{
-    unsigned char diff = 0;
-
-    for (gsize i = 0; i < len; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 typedef struct {
     const char *password;
 } PamData;
@@ -186,7 +176,7 @@ check_file(const Check *c, const char *path)
         got = crypt_r(c->password, colon + 1, &cd);
         /* crypt_r returns a "*" string on failure; a hash never matches it. */
         ok = got && got[0] != '*' && strlen(got) == strlen(colon + 1) &&
-             equal_constant_time(got, colon + 1, strlen(got));
+             wirt_util_secret_equal(got, colon + 1);
         explicit_bzero(&cd, sizeof(cd));
     }
     explicit_bzero(data, strlen(data));
@@ -345,8 +335,7 @@ wirt_auth_new(const WirtHttpConfig *config, WirtTokens *tokens)
     auth->throttle = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     auth->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cache_entry_free);
     auth->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_free);
-    if (getrandom(auth->key, sizeof(auth->key), 0) != (ssize_t)sizeof(auth->key))
-        g_error("getrandom failed: cannot key the credential cache"); /* cannot happen on Linux */
+    wirt_util_random_bytes(auth->key, sizeof(auth->key));
     return auth;
 }
 
@@ -576,35 +565,6 @@ wirt_auth_verify_finish(WirtAuth *auth G_GNUC_UNUSED, GAsyncResult *result,
 
 /* ---------------------------------------------------------------- sessions */
 
-static char *
-random_token(void)
-{
-    guint8 raw[32];
-    g_autofree char *b64 = NULL;
-
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        g_error("getrandom failed"); /* cannot happen on Linux */
-    b64 = g_base64_encode(raw, sizeof(raw));
-    explicit_bzero(raw, sizeof(raw));
-    g_strdelimit(b64, "+", '-');
-    g_strdelimit(b64, "/", '_');
-    g_strdelimit(b64, "=", '\0');
-    return g_strdup(b64);
-}
-
-/**
- * wirt_auth_secret_equal:
- * Returns: %TRUE when @a and @b (either may be %NULL) are the same string,
- * compared without stopping at the first difference.
- */
-gboolean
-wirt_auth_secret_equal(const char *a, const char *b)
-{
-    if (!a || !b || strlen(a) != strlen(b))
-        return FALSE;
-    return equal_constant_time(a, b, strlen(a));
-}
-
 /**
  * wirt_auth_session_new:
  * @user: who logged in
@@ -615,7 +575,7 @@ wirt_auth_secret_equal(const char *a, const char *b)
 char *
 wirt_auth_session_new(WirtAuth *auth, const char *user, gboolean admin_realm, char **out_csrf)
 {
-    g_autofree char *id = random_token();
+    g_autofree char *id = wirt_util_random_token(32);
     Session *session = g_new0(Session, 1);
     gint64 now = g_get_monotonic_time();
     GHashTableIter iter;
@@ -628,7 +588,7 @@ wirt_auth_session_new(WirtAuth *auth, const char *user, gboolean admin_realm, ch
             g_hash_table_iter_remove(&iter);
     session->user = g_strdup(user);
     session->admin_realm = admin_realm;
-    session->csrf = random_token();
+    session->csrf = wirt_util_random_token(32);
     session->expires = now + (gint64)auth->config->session_seconds * G_USEC_PER_SEC;
     g_hash_table_replace(auth->sessions, g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1),
                          session);

@@ -33,8 +33,6 @@ char *wirt_auth_session_new(WirtAuth *auth, const char *user, gboolean admin_rea
 const char *wirt_auth_session_get(WirtAuth *auth, const char *id, gboolean *out_admin_realm,
                                   const char **out_csrf);
 void wirt_auth_session_end(WirtAuth *auth, const char *id);
-/* Constant-time string equality, for secrets. */
-gboolean wirt_auth_secret_equal(const char *a, const char *b);
 
 /* Pure, for tests: "Basic dXNlcjpwdw==" -> ("user", "pw"). */
 gboolean wirt_auth_parse_basic(const char *authorization, char **out_user, char **out_password);

@@ -1316,7 +1316,7 @@ handle_session(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTa
         return;
     }
     if (!is_safe_method(soup_server_message_get_method(msg)) &&
-        !wirt_auth_secret_equal(sent, csrf)) {
+        !wirt_util_secret_equal(sent, csrf)) {
         wirt_http_reply_error_status(msg, SOUP_STATUS_FORBIDDEN, WIRT_ERROR_DENIED,
                                      "missing or wrong X-CSRF-Token for this session");
         return;

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "core/wirt-error.h"
@@ -48,18 +47,6 @@ static char *
 sha256_hex(const char *text)
 {
     return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
-}
-
-/* Equal-length compare that does not stop at the first difference. */
-static gboolean
-equal_constant_time(const char *a, const char *b)
-{
-    gsize la = strlen(a), lb = strlen(b);
-    unsigned char diff = la != lb;
-
-    for (gsize i = 0; i < MIN(la, lb); i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
 }
 
 static gboolean
@@ -180,36 +167,6 @@ wirt_tokens_free(WirtTokens *tokens)
     g_free(tokens);
 }
 
-static gboolean
-random_bytes(guint8 *buf, gsize len, GError **error)
-{
-    gsize got = 0;
-
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "getrandom: %s", g_strerror(saved));
-            return FALSE;
-        }
-        got += (gsize)n;
-    }
-    return TRUE;
-}
-
-static char *
-base64url(const guint8 *data, gsize len)
-{
-    g_autofree char *b64 = g_base64_encode(data, len);
-
-    g_strdelimit(b64, "+", '-');
-    g_strdelimit(b64, "/", '_');
-    g_strdelimit(b64, "=", '\0');
-    return g_strdup(b64);
-}
-
 static JsonNode *
 token_to_json(const Token *t, const char *token)
 {
@@ -248,7 +205,7 @@ token_to_json(const Token *t, const char *token)
 JsonNode *
 wirt_tokens_create(WirtTokens *tokens, const char *user, const char *name, GError **error)
 {
-    guint8 id_raw[ID_HEX / 2], secret_raw[SECRET_BYTES];
+    guint8 id_raw[ID_HEX / 2];
     g_autofree char *secret = NULL;
     g_autofree char *token = NULL;
     guint mine = 0;
@@ -274,11 +231,8 @@ wirt_tokens_create(WirtTokens *tokens, const char *user, const char *name, GErro
                     WIRT_TOKENS_PER_USER);
         return NULL;
     }
-    if (!random_bytes(id_raw, sizeof(id_raw), error) ||
-        !random_bytes(secret_raw, sizeof(secret_raw), error))
-        return NULL;
-    secret = base64url(secret_raw, sizeof(secret_raw));
-    explicit_bzero(secret_raw, sizeof(secret_raw));
+    wirt_util_random_bytes(id_raw, sizeof(id_raw));
+    secret = wirt_util_random_token(SECRET_BYTES);
     t = g_new0(Token, 1);
     t->id = g_new0(char, ID_HEX + 1);
     for (gsize i = 0; i < sizeof(id_raw); i++)
@@ -365,7 +319,7 @@ wirt_tokens_verify(WirtTokens *tokens, const char *token)
         Token *t = g_ptr_array_index(tokens->tokens, i);
         if (strncmp(t->id, id, ID_HEX) != 0 || strlen(t->id) != ID_HEX)
             continue;
-        if (!equal_constant_time(t->hash, hash))
+        if (!wirt_util_secret_equal(t->hash, hash))
             return NULL;
         g_free(t->last_used);
         t->last_used = wirt_util_iso8601_now();

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 /**
  * wirt_util_parse_uint64:
@@ -76,4 +77,66 @@ wirt_util_secure_free(char *secret)
         return;
     explicit_bzero(secret, strlen(secret));
     g_free(secret);
+}
+
+/**
+ * wirt_util_random_bytes:
+ * @buf: (out caller-allocates): where to put them
+ * @len: how many
+ *
+ * Fills @buf from the kernel's CSPRNG, retrying on EINTR.
+ */
+void
+wirt_util_random_bytes(guint8 *buf, gsize len)
+{
+    gsize got = 0;
+
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            g_error("getrandom: %s", g_strerror(errno)); /* no randomness: nothing safe to do */
+        got += (gsize)n;
+    }
+}
+
+/**
+ * wirt_util_random_token:
+ * @n_bytes: how much randomness (32 for 256 bits)
+ * Returns: (transfer full): unpadded base64url text; wipe it with wirt_util_secure_free().
+ */
+char *
+wirt_util_random_token(gsize n_bytes)
+{
+    g_autofree guint8 *raw = g_malloc(n_bytes);
+    char *text;
+
+    wirt_util_random_bytes(raw, n_bytes);
+    text = g_base64_encode(raw, n_bytes);
+    explicit_bzero(raw, n_bytes);
+    g_strdelimit(text, "+", '-');
+    g_strdelimit(text, "/", '_');
+    g_strdelimit(text, "=", '\0');
+    return text;
+}
+
+/**
+ * wirt_util_secret_equal:
+ * @a: (nullable): a secret
+ * @b: (nullable): another
+ * Returns: %TRUE when both are set and equal, compared in constant time for
+ * strings of the same length.
+ */
+gboolean
+wirt_util_secret_equal(const char *a, const char *b)
+{
+    gsize len;
+    unsigned char diff = 0;
+
+    if (!a || !b || (len = strlen(a)) != strlen(b))
+        return FALSE;
+    for (gsize i = 0; i < len; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
 }

@@ -21,5 +21,11 @@ gboolean wirt_util_parse_uint64(const char *text, guint64 min, guint64 max, guin
 gboolean wirt_util_write_all(int fd, const char *buf, gsize len, GError **error);
 char *wirt_util_iso8601_now(void);
 void wirt_util_secure_free(char *secret);
+/* getrandom(2) bytes; aborts only if the kernel cannot give any (never on Linux >= 3.17). */
+void wirt_util_random_bytes(guint8 *buf, gsize len);
+/* @n_bytes random bytes as unpadded base64url: a session id, a CSRF token, a secret. */
+char *wirt_util_random_token(gsize n_bytes);
+/* Equality of two secrets that does not stop at the first differing byte. */
+gboolean wirt_util_secret_equal(const char *a, const char *b);
 
 G_END_DECLS
