@@ -135,3 +135,44 @@ wirt_policy_check(const WirtConfig *config, const WirtActor *actor, WirtAction a
         return FALSE;
     }
 }
+
+/**
+ * wirt_policy_decide_personal:
+ * @actor: who asks
+ * @owner: (nullable): the user the thing belongs to
+ * Returns: ALLOW for its owner and admins, DENY for outsiders, else NOT_FOUND.
+ */
+WirtPolicyDecision
+wirt_policy_decide_personal(const WirtActor *actor, const char *owner)
+{
+    if (actor->is_admin)
+        return WIRT_POLICY_ALLOW;
+    if (!actor->is_member)
+        return WIRT_POLICY_DENY;
+    if (owner && actor->user && g_str_equal(owner, actor->user))
+        return WIRT_POLICY_ALLOW;
+    return WIRT_POLICY_NOT_FOUND;
+}
+
+/**
+ * wirt_policy_check_personal:
+ * @label: how to name the thing in a message ("operation 5b0c…", "tokens of bob")
+ * Returns: %TRUE when allowed, else %FALSE with NOT_FOUND or DENIED.
+ */
+gboolean
+wirt_policy_check_personal(const WirtActor *actor, const char *owner, const char *label,
+                           GError **error)
+{
+    switch (wirt_policy_decide_personal(actor, owner)) {
+    case WIRT_POLICY_ALLOW:
+        return TRUE;
+    case WIRT_POLICY_DENY:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "%s: not a member of the wirt user group",
+                    label);
+        return FALSE;
+    case WIRT_POLICY_NOT_FOUND:
+    default:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "%s: not found", label);
+        return FALSE;
+    }
+}

@@ -25,4 +25,11 @@ WirtPolicyDecision wirt_policy_decide(const WirtConfig *config, const WirtActor 
 gboolean wirt_policy_check(const WirtConfig *config, const WirtActor *actor, WirtAction action,
                            const char *vm_owner, const char *vm_label, GError **error);
 
+/* Things that belong to one user and are not VMs (API tokens, operations):
+ * their owner and admins may see and manage them; to anyone else they do not
+ * exist (NOT_FOUND, "LABEL: not found"). Outsiders are DENIED, as everywhere. */
+WirtPolicyDecision wirt_policy_decide_personal(const WirtActor *actor, const char *owner);
+gboolean wirt_policy_check_personal(const WirtActor *actor, const char *owner, const char *label,
+                                    GError **error);
+
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include "core/wirt-api.h"
 #include "core/wirt-error.h"
 #include "core/wirt-names.h"
+#include "core/wirt-policy.h"
 #include "util/wirt-util.h"
 
 #define LISTEN_BACKLOG 128
@@ -652,7 +653,7 @@ handle_openapi(WirtHttpRequest *req)
 static gboolean
 op_visible(const WirtHttpOp *op, const WirtActor *actor)
 {
-    return actor->is_admin || actor->uid == op->uid;
+    return wirt_policy_decide_personal(actor, op->user) == WIRT_POLICY_ALLOW;
 }
 
 static void
@@ -701,16 +702,24 @@ handle_ops_list(WirtHttpRequest *req)
 static void
 handle_op_get(WirtHttpRequest *req)
 {
-    for (guint i = 0; i < req->self->ops->len; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *label = g_strdup_printf("operation %s", req->name);
+    const WirtHttpOp *found = NULL;
+
+    for (guint i = 0; i < req->self->ops->len && !found; i++) {
         WirtHttpOp *op = g_ptr_array_index(req->self->ops, i);
-        if (g_str_equal(op->id, req->name) && op_visible(op, req->actor)) {
-            g_autoptr(JsonNode) node = op_to_json(op);
-            wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
-            return;
-        }
+        if (g_str_equal(op->id, req->name))
+            found = op;
     }
-    wirt_http_reply_error_status(req->msg, SOUP_STATUS_NOT_FOUND, WIRT_ERROR_NOT_FOUND,
-                                 "operation not found");
+    /* Someone else's operation reads exactly like one that does not exist. */
+    if (!wirt_policy_check_personal(req->actor, found ? found->user : NULL, label, &error)) {
+        wirt_http_reply_error(req->msg, error);
+        return;
+    }
+    {
+        g_autoptr(JsonNode) node = op_to_json(found);
+        wirt_http_reply_json(req->msg, SOUP_STATUS_OK, node);
+    }
 }
 
 /* ------------------------------------------------------- /1.0/login, logout */
@@ -800,14 +809,12 @@ static const char *
 token_user(WirtHttpRequest *req, GError **error)
 {
     const char *user = wirt_http_query(req, "user");
+    g_autofree char *label = NULL;
 
-    if (!user || g_str_equal(user, req->actor->user))
+    if (!user)
         return req->actor->user;
-    if (!req->actor->is_admin) {
-        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "tokens: only admins may see %s's", user);
-        return NULL;
-    }
-    return user;
+    label = g_strdup_printf("tokens of %s", user);
+    return wirt_policy_check_personal(req->actor, user, label, error) ? user : NULL;
 }
 
 static void

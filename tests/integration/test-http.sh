@@ -115,6 +115,10 @@ tap_is "$(req -H "Authorization: Bearer $token" "$base/1.0")" 200 "the token log
 tap_is "$(jq -r .user "$tmp/body")" wt-alice "as alice"
 tap_is "$(wt_as wt-bob curl -s --unix-socket "$WIRT_SOCKET" http://wirt/1.0/tokens | jq length)" 0 \
     "bob does not see alice's tokens"
+tap_is "$(wt_as wt-bob curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WIRT_SOCKET" \
+    'http://wirt/1.0/tokens?user=wt-alice')" 404 "nor may he ask for them (they read as not found)"
+tap_is "$(curl -s --unix-socket "$WIRT_SOCKET" 'http://wirt/1.0/tokens?user=wt-alice' | jq -r '.[].name')" ci \
+    "an admin may"
 tap_is "$(wt_as wt-alice curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WIRT_SOCKET" \
     -X DELETE http://wirt/1.0/tokens/ci)" 200 "alice revokes it"
 tap_is "$(req -H "Authorization: Bearer $token" "$base/1.0")" 401 "a revoked token is refused"

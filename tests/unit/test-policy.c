@@ -133,6 +133,30 @@ test_check_messages(void)
 }
 
 static void
+test_personal(void)
+{
+    const char *members[] = {"wirt", NULL};
+    const char *admins[] = {"wirt-admin", NULL};
+    const char *none[] = {"users", NULL};
+    g_autoptr(WirtActor) alice =
+        wirt_actor_new(1001, "alice", members, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(WirtActor) ann =
+        wirt_actor_new(1500, "ann", admins, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(WirtActor) carol =
+        wirt_actor_new(1003, "carol", none, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpint(wirt_policy_decide_personal(alice, "alice"), ==, WIRT_POLICY_ALLOW);
+    g_assert_cmpint(wirt_policy_decide_personal(alice, "bob"), ==, WIRT_POLICY_NOT_FOUND);
+    g_assert_cmpint(wirt_policy_decide_personal(alice, NULL), ==, WIRT_POLICY_NOT_FOUND);
+    g_assert_cmpint(wirt_policy_decide_personal(ann, "bob"), ==, WIRT_POLICY_ALLOW);
+    g_assert_cmpint(wirt_policy_decide_personal(carol, "carol"), ==, WIRT_POLICY_DENY);
+    g_assert_false(wirt_policy_check_personal(alice, "bob", "operation x", &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND);
+    g_assert_cmpstr(error->message, ==, "operation x: not found");
+}
+
+static void
 test_root_is_admin(void)
 {
     g_autoptr(WirtActor) root =
@@ -177,5 +201,6 @@ main(int argc, char **argv)
     }
     g_test_add_func("/policy/check/messages", test_check_messages);
     g_test_add_func("/policy/actor/root-is-admin", test_root_is_admin);
+    g_test_add_func("/policy/personal", test_personal);
     return g_test_run();
 }
