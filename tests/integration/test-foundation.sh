@@ -9,6 +9,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 . "$here/../lib/private-libvirtd.sh"
 . "$here/../lib/users.sh"
 
@@ -19,17 +20,6 @@ command -v curl >/dev/null || tap_skip_all "curl not installed"
 
 tmp=$(mktemp -d /tmp/wirt-foundation.XXXXXX)
 chmod 0755 "$tmp"
-wirtd_pid=
-wirtd_status=
-stop_wirtd() { # SIGTERM, then wirtd_status is its exit status (under ASan: non-zero on leaks)
-    wirtd_status=
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-        wirtd_status=$?
-        wirtd_pid=
-    fi
-}
 cleanup() {
     stop_wirtd
     private_libvirtd_stop

@@ -8,6 +8,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 . "$here/../lib/users.sh"
 
 [ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (useradd, chpasswd)"
@@ -16,12 +17,8 @@ command -v openssl >/dev/null || tap_skip_all "openssl not installed"
 
 tmp=$(mktemp -d /tmp/wirt-http.XXXXXX)
 chmod 0755 "$tmp"
-wirtd_pid=
 cleanup() {
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-    fi
+    stop_wirtd
     wt_users_cleanup
     rm -rf "$tmp"
 }

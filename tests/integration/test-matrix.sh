@@ -11,6 +11,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 . "$here/../lib/users.sh"
 
 [ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (useradd)"
@@ -18,14 +19,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 tmp=$(mktemp -d /tmp/wirt-matrix.XXXXXX)
 chmod 0755 "$tmp"
-wirtd_pid=
-stop_wirtd() {
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-        wirtd_pid=
-    fi
-}
 cleanup() {
     stop_wirtd
     wt_users_cleanup

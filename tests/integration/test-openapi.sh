@@ -11,6 +11,7 @@ export LC_ALL=C # sort and comm must agree on the order
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 
 command -v jq >/dev/null || tap_skip_all "jq not installed"
 command -v curl >/dev/null || tap_skip_all "curl not installed"
@@ -20,12 +21,8 @@ doc=${WIRT_OPENAPI:-$here/../../data/openapi.json} # WIRT_OPENAPI: try another c
 [ -r "$doc" ] || tap_bail "cannot read $doc"
 
 tmp=$(mktemp -d /tmp/wirt-openapi.XXXXXX)
-wirtd_pid=
 cleanup() {
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-    fi
+    stop_wirtd
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -8,6 +8,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 . "$here/../lib/private-libvirtd.sh"
 
 [ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (unshare)"
@@ -16,12 +17,8 @@ command -v qemu-system-x86_64 >/dev/null || tap_skip_all "qemu-system-x86 not in
 : "${WIRTD:?WIRTD must name the wirtd binary}" "${WIRT:?WIRT must name the wirt binary}"
 
 tmp=$(mktemp -d /tmp/wirt-qemu.XXXXXX)
-wirtd_pid=
 cleanup() {
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-    fi
+    stop_wirtd
     private_libvirtd_stop
     rm -rf "$tmp"
 }

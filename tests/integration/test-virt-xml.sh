@@ -13,6 +13,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/wirtd.sh"
 . "$here/../lib/private-libvirtd.sh"
 . "$here/../lib/users.sh"
 
@@ -28,17 +29,6 @@ command -v xmllint >/dev/null || tap_skip_all "xmllint (libxml2-utils) not insta
 
 tmp=$(mktemp -d /tmp/wirt-virt-xml.XXXXXX)
 chmod 0755 "$tmp"
-wirtd_pid=
-wirtd_status=
-stop_wirtd() {
-    wirtd_status=
-    if [ -n "$wirtd_pid" ]; then
-        kill "$wirtd_pid" 2>/dev/null
-        wait "$wirtd_pid" 2>/dev/null
-        wirtd_status=$?
-        wirtd_pid=
-    fi
-}
 cleanup() {
     stop_wirtd
     private_libvirtd_stop
