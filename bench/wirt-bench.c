@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "wirt-bench"
+#include "bench-util.h"
+
 #define HEADER_MAX (64 * 1024)
 #define BODY_MAX (256 * 1024 * 1024)
 /* Errors here only end in a message on stderr: one quark, code 0. */
@@ -57,27 +60,6 @@ typedef struct {
     gint64 items;    /* elements of a top-level JSON array, or -1 */
     gboolean closed; /* the server said "Connection: close" */
 } Answer;
-
-static gint64
-now_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
-}
-
-static void G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN die(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("wirt-bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
 
 static int
 connect_unix(const char *path)

@@ -40,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "wirt-events"
+#include "bench-util.h"
+
 #define HEADER_MAX (16 * 1024)
 #define FRAME_MAX (1024 * 1024)
 #define CONNECT_TIMEOUT_MS 60000
@@ -89,27 +92,6 @@ typedef struct {
     const char *owner;    /* its owner */
     const char *expected; /* the state it is changing to, or NULL between changes */
 } Ctx;
-
-static gint64
-now_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
-}
-
-static void G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN die(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("wirt-events: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
 
 static guint
 parse_count(const char *text, const char *what, guint min, guint max)

@@ -1069,7 +1069,10 @@ static const WirtHttpRoute routes[] = {
 
 static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", NULL};
 
-/* Every route of every module, in order: /1.0 first, then seed 001's /virt. */
+static GPtrArray *route_segments; /* GStrv per route of all_routes(): its pattern split at '/' */
+
+/* Every route of every module, in order: /1.0 first, then seed 001's /virt.
+ * Their patterns are split once here, not on every request. */
 static GPtrArray *
 all_routes(void)
 {
@@ -1085,6 +1088,12 @@ all_routes(void)
         virt = wirt_http_virt_routes(&n);
         for (gsize i = 0; i < n; i++)
             g_ptr_array_add(all, (gpointer)&virt[i]);
+        route_segments = g_ptr_array_new();
+        for (guint i = 0; i < all->len; i++)
+            g_ptr_array_add(
+                route_segments,
+                g_strsplit(((const WirtHttpRoute *)g_ptr_array_index(all, i))->info.pattern, "/",
+                           -1));
     }
     return all;
 }
@@ -1109,12 +1118,12 @@ wirt_http_route_table(gsize *out_n)
     return infos;
 }
 
-/* "/1.0/vms/{name}/state" against "/1.0/vms/web/state": fills the captures
- * ({owner}, {name}, {command}) of @req; a capture never matches an empty segment. */
+/* A pattern's segments ("", "1.0", "vms", "{name}", "state") against a path's:
+ * fills the captures ({owner}, {name}, {command}) of @req; a capture never
+ * matches an empty segment. */
 static gboolean
-match_pattern(const char *pattern, char **parts, WirtHttpRequest *req)
+match_pattern(char **want, char **parts, WirtHttpRequest *req)
 {
-    g_auto(GStrv) want = g_strsplit(pattern, "/", -1);
     const char *owner = NULL, *name = NULL, *command = NULL;
     guint i;
 
@@ -1192,7 +1201,7 @@ dispatch(WirtHttp *self, SoupServerMessage *msg, const char *path, GHashTable *q
         const WirtHttpRoute *route = g_ptr_array_index(all_routes(), i);
         WirtHttpRequest req = {self, self->service, msg, actor, NULL, NULL, NULL, query};
 
-        if (!match_pattern(route->info.pattern, parts, &req))
+        if (!match_pattern(g_ptr_array_index(route_segments, i), parts, &req))
             continue;
         if (!g_str_equal(route->info.method, method)) {
             g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", route->info.method);

@@ -87,6 +87,49 @@ load(WirtTokens *tokens, GError **error)
     return TRUE;
 }
 
+/* What one token says about itself. The file keeps its hash (and never the
+ * token); the API shows the token once, at creation, and later when it was last used. */
+typedef enum {
+    TOKEN_FOR_FILE,
+    TOKEN_FOR_CREATE,
+    TOKEN_FOR_LIST,
+} TokenView;
+
+static JsonNode *
+token_to_json(const Token *t, TokenView view, const char *token)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, t->id);
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, t->name);
+    json_builder_set_member_name(b, "user");
+    json_builder_add_string_value(b, t->user);
+    json_builder_set_member_name(b, "created");
+    json_builder_add_string_value(b, t->created);
+    switch (view) {
+    case TOKEN_FOR_FILE:
+        json_builder_set_member_name(b, "hash");
+        json_builder_add_string_value(b, t->hash);
+        break;
+    case TOKEN_FOR_CREATE:
+        json_builder_set_member_name(b, "token");
+        json_builder_add_string_value(b, token);
+        break;
+    case TOKEN_FOR_LIST:
+        json_builder_set_member_name(b, "last_used");
+        if (t->last_used)
+            json_builder_add_string_value(b, t->last_used);
+        else
+            json_builder_add_null_value(b);
+        break;
+    }
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
 /* Rewrites the whole file: a temporary file in the same directory, then rename(2). */
 static gboolean
 save(WirtTokens *tokens, GError **error)
@@ -96,25 +139,10 @@ save(WirtTokens *tokens, GError **error)
     g_auto(WirtFd) fd = -1;
 
     for (guint i = 0; i < tokens->tokens->len; i++) {
-        Token *t = g_ptr_array_index(tokens->tokens, i);
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonNode) node = NULL;
-        g_autofree char *line = NULL;
+        g_autoptr(JsonNode) node =
+            token_to_json(g_ptr_array_index(tokens->tokens, i), TOKEN_FOR_FILE, NULL);
+        g_autofree char *line = json_to_string(node, FALSE);
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "id");
-        json_builder_add_string_value(b, t->id);
-        json_builder_set_member_name(b, "name");
-        json_builder_add_string_value(b, t->name);
-        json_builder_set_member_name(b, "user");
-        json_builder_add_string_value(b, t->user);
-        json_builder_set_member_name(b, "created");
-        json_builder_add_string_value(b, t->created);
-        json_builder_set_member_name(b, "hash");
-        json_builder_add_string_value(b, t->hash);
-        json_builder_end_object(b);
-        node = json_builder_get_root(b);
-        line = json_to_string(node, FALSE);
         g_string_append_printf(out, "%s\n", line);
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -165,34 +193,6 @@ wirt_tokens_free(WirtTokens *tokens)
     g_free(tokens->path);
     g_clear_pointer(&tokens->tokens, g_ptr_array_unref);
     g_free(tokens);
-}
-
-static JsonNode *
-token_to_json(const Token *t, const char *token)
-{
-    g_autoptr(JsonBuilder) b = json_builder_new();
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "id");
-    json_builder_add_string_value(b, t->id);
-    json_builder_set_member_name(b, "name");
-    json_builder_add_string_value(b, t->name);
-    json_builder_set_member_name(b, "user");
-    json_builder_add_string_value(b, t->user);
-    json_builder_set_member_name(b, "created");
-    json_builder_add_string_value(b, t->created);
-    if (token) {
-        json_builder_set_member_name(b, "token");
-        json_builder_add_string_value(b, token);
-    } else {
-        json_builder_set_member_name(b, "last_used");
-        if (t->last_used)
-            json_builder_add_string_value(b, t->last_used);
-        else
-            json_builder_add_null_value(b);
-    }
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
 }
 
 /**
@@ -250,7 +250,7 @@ wirt_tokens_create(WirtTokens *tokens, const char *user, const char *name, GErro
     token = g_strdup_printf("wirt_%s_%s", t->id, secret);
     wirt_util_secure_free(g_steal_pointer(&secret));
     {
-        JsonNode *node = token_to_json(t, token);
+        JsonNode *node = token_to_json(t, TOKEN_FOR_CREATE, token);
         wirt_util_secure_free(g_steal_pointer(&token));
         return node;
     }
@@ -269,7 +269,7 @@ wirt_tokens_list(WirtTokens *tokens, const char *user)
     for (guint i = 0; i < tokens->tokens->len; i++) {
         Token *t = g_ptr_array_index(tokens->tokens, i);
         if (!user || g_str_equal(t->user, user))
-            json_array_add_element(array, token_to_json(t, NULL));
+            json_array_add_element(array, token_to_json(t, TOKEN_FOR_LIST, NULL));
     }
     return json_node_init_array(json_node_alloc(), array);
 }
