@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "wirt-command.h"
 #include "wirt-error.h"
 #include "wirt-names.h"
 
@@ -130,6 +131,17 @@ wirt_config_new_default(void)
     config->http.lockout = 300;
     config->http.cache_seconds = 60;
     config->http.session_seconds = 7200;
+    config->files.enabled = TRUE;
+    config->files.rescan_seconds = 60;
+    config->files.dir = g_strdup("wirt");
+    config->files.legacy_dir = g_strdup("virsh");
+    config->files.max_command_bytes = WIRT_COMMAND_MAX_BYTES_DEFAULT;
+    config->files.max_pending = 64;
+    config->files.mail = TRUE;
+    config->files.mail_interval = 300;
+    config->files.log_max_bytes = 1024 * 1024;
+    config->files.log_keep = 5;
+    config->files.helpers = 2;
     return config;
 }
 
@@ -159,6 +171,8 @@ wirt_config_free(WirtConfig *config)
     g_free(config->http.token_file);
     g_strfreev(config->http.origins);
     g_free(config->http.xsl_stylesheet);
+    g_free(config->files.dir);
+    g_free(config->files.legacy_dir);
     g_free(config);
 }
 
@@ -520,6 +534,62 @@ load_pool(GKeyFile *kf, const Source *src, const char *group, const char *name, 
     return TRUE;
 }
 
+/* A directory directly in each home: one path component, nothing clever. */
+static gboolean
+check_home_dir(const Source *src, const char *key, const char *value, GError **error)
+{
+    if (!*value || strchr(value, '/') || g_str_equal(value, ".") || g_str_equal(value, "..") ||
+        strlen(value) > 64)
+        return fail_at(error, src, "files", key,
+                       "%s: '%s' must be one directory name inside the home (no '/')", key, value);
+    return TRUE;
+}
+
+static gboolean
+load_files(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
+{
+    static const char *const keys[] = {"enabled",    "rescan-seconds",    "dir",
+                                       "legacy-dir", "max-command-bytes", "max-pending",
+                                       "mail",       "mail-interval",     "log-max-bytes",
+                                       "log-keep",   "helpers",           NULL};
+    const char *g = "files";
+    WirtFilesConfig *f = &config->files;
+    gint64 rescan = f->rescan_seconds, max_bytes = f->max_command_bytes;
+    gint64 pending = f->max_pending, interval = f->mail_interval;
+    gint64 log_max = (gint64)f->log_max_bytes, keep = f->log_keep, helpers = f->helpers;
+
+    if (!g_key_file_has_group(kf, g))
+        return TRUE;
+    if (!check_keys(kf, src, g, keys, error) ||
+        !get_bool(kf, src, g, "enabled", &f->enabled, error) ||
+        !get_int(kf, src, g, "rescan-seconds", 1, 86400, &rescan, error) ||
+        !get_string(kf, src, g, "dir", &f->dir, FALSE, error) ||
+        !get_string(kf, src, g, "legacy-dir", &f->legacy_dir, TRUE, error) ||
+        !get_int(kf, src, g, "max-command-bytes", 1, 1024 * 1024, &max_bytes, error) ||
+        !get_int(kf, src, g, "max-pending", 1, 100000, &pending, error) ||
+        !get_bool(kf, src, g, "mail", &f->mail, error) ||
+        !get_int(kf, src, g, "mail-interval", 0, 86400, &interval, error) ||
+        !get_int(kf, src, g, "log-max-bytes", 4096, G_GINT64_CONSTANT(1) << 32, &log_max, error) ||
+        !get_int(kf, src, g, "log-keep", 0, 100, &keep, error) ||
+        !get_int(kf, src, g, "helpers", 1, 64, &helpers, error))
+        return FALSE;
+    if (f->legacy_dir && !*f->legacy_dir)
+        g_clear_pointer(&f->legacy_dir, g_free); /* legacy-dir= (empty) turns it off */
+    if (!check_home_dir(src, "dir", f->dir, error) ||
+        (f->legacy_dir && !check_home_dir(src, "legacy-dir", f->legacy_dir, error)))
+        return FALSE;
+    if (f->legacy_dir && g_str_equal(f->legacy_dir, f->dir))
+        return fail_at(error, src, g, "legacy-dir", "legacy-dir: the same as dir ('%s')", f->dir);
+    f->rescan_seconds = (guint)rescan;
+    f->max_command_bytes = (guint)max_bytes;
+    f->max_pending = (guint)pending;
+    f->mail_interval = (guint)interval;
+    f->log_max_bytes = (guint64)log_max;
+    f->log_keep = (guint)keep;
+    f->helpers = (guint)helpers;
+    return TRUE;
+}
+
 static gboolean
 load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
 {
@@ -529,7 +599,8 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     for (int i = 0; groups[i]; i++) {
         const char *g = groups[i];
 
-        if (g_str_equal(g, "daemon") || g_str_equal(g, "vm") || g_str_equal(g, "http"))
+        if (g_str_equal(g, "daemon") || g_str_equal(g, "vm") || g_str_equal(g, "http") ||
+            g_str_equal(g, "files"))
             continue;
         if (g_str_equal(g, "quota")) {
             if (!get_quota(kf, src, g, &config->quota, error))
@@ -563,7 +634,7 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
                                 g_strdup(who), quota);
         } else {
             return fail_at(error, src, g, NULL,
-                           "unknown group [%s] (known: daemon, vm, http, pool NAME, quota, "
+                           "unknown group [%s] (known: daemon, vm, http, files, pool NAME, quota, "
                            "quota group:NAME, quota user:NAME)",
                            g);
         }
@@ -596,7 +667,8 @@ wirt_config_load_data(const char *data, gsize len, const char *path_for_messages
         return NULL;
     }
     if (!load_daemon(kf, &src, config, error) || !load_vm(kf, &src, config, error) ||
-        !load_http(kf, &src, config, error) || !load_groups(kf, &src, config, error))
+        !load_http(kf, &src, config, error) || !load_files(kf, &src, config, error) ||
+        !load_groups(kf, &src, config, error))
         return NULL;
     config->path = g_strdup(path_for_messages);
     return g_steal_pointer(&config);

@@ -48,6 +48,21 @@ typedef struct {
     guint session_seconds; /* browser sessions (POST /1.0/login) last this long */
 } WirtHttpConfig;
 
+/* [files]: the files API (~/wirt of each member of user-group). */
+typedef struct {
+    gboolean enabled;
+    guint rescan_seconds;    /* the safety net under inotify; also re-reads the members */
+    char *dir;               /* the tree in each home: "wirt" */
+    char *legacy_dir;        /* seed 000's old layout: "virsh"; NULL: off */
+    guint max_command_bytes; /* bigger command files are refused unread */
+    guint max_pending;       /* commands taken per user per scan; the rest wait */
+    gboolean mail;           /* mail errors to the user and root via /usr/sbin/sendmail */
+    guint mail_interval;     /* at most one mail per user per this many seconds */
+    guint64 log_max_bytes;   /* logs/vm/NAME.log is rotated past this size */
+    guint log_keep;          /* compressed old logs kept per VM */
+    guint helpers;           /* wirt-userfs processes; members are spread over them */
+} WirtFilesConfig;
+
 typedef struct {
     char *path; /* the file it came from, or NULL for built-in defaults */
     char *user_group;
@@ -67,6 +82,7 @@ typedef struct {
     GHashTable *group_quotas; /* group name -> WirtQuota* ([quota group:NAME]) */
     GHashTable *user_quotas;  /* user name -> WirtQuota* ([quota user:NAME]) */
     WirtHttpConfig http;
+    WirtFilesConfig files;
 } WirtConfig;
 
 WirtConfig *wirt_config_new_default(void);

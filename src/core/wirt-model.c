@@ -21,13 +21,14 @@ wirt_vm_state_to_string(WirtVmState state)
 }
 
 static const char *const action_names[WIRT_ACTION_LAST] = {
-    [WIRT_ACTION_LIST] = "list",     [WIRT_ACTION_VIEW] = "view",
-    [WIRT_ACTION_CREATE] = "create", [WIRT_ACTION_START] = "start",
-    [WIRT_ACTION_STOP] = "stop",     [WIRT_ACTION_DESTROY] = "destroy",
-    [WIRT_ACTION_REBOOT] = "reboot", [WIRT_ACTION_SUSPEND] = "suspend",
-    [WIRT_ACTION_RESUME] = "resume", [WIRT_ACTION_AUTOSTART] = "autostart",
-    [WIRT_ACTION_DELETE] = "delete", [WIRT_ACTION_ATTACH_DISK] = "attach-disk",
-    [WIRT_ACTION_ADOPT] = "adopt",   [WIRT_ACTION_VIEW_HOSTS] = "view-hosts",
+    [WIRT_ACTION_LIST] = "list",           [WIRT_ACTION_VIEW] = "view",
+    [WIRT_ACTION_CREATE] = "create",       [WIRT_ACTION_START] = "start",
+    [WIRT_ACTION_STOP] = "stop",           [WIRT_ACTION_DESTROY] = "destroy",
+    [WIRT_ACTION_REBOOT] = "reboot",       [WIRT_ACTION_SUSPEND] = "suspend",
+    [WIRT_ACTION_RESUME] = "resume",       [WIRT_ACTION_AUTOSTART] = "autostart",
+    [WIRT_ACTION_DELETE] = "delete",       [WIRT_ACTION_ATTACH_DISK] = "attach-disk",
+    [WIRT_ACTION_ADOPT] = "adopt",         [WIRT_ACTION_VIEW_HOSTS] = "view-hosts",
+    [WIRT_ACTION_CONFIGURE] = "configure",
 };
 
 /**

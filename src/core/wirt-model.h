@@ -35,6 +35,7 @@ typedef enum {
     WIRT_ACTION_ATTACH_DISK, /* allow-attach-disk */
     WIRT_ACTION_ADOPT,       /* admin only: claim an existing libvirt domain */
     WIRT_ACTION_VIEW_HOSTS,  /* pools and nodes: users see names only */
+    WIRT_ACTION_CONFIGURE,   /* memory, vcpus: from the next boot on */
     WIRT_ACTION_LAST,
 } WirtAction;
 

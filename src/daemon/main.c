@@ -8,6 +8,7 @@
 #include "core/wirt-error.h"
 #include "http/wirt-http.h"
 #include "service/wirt-service.h"
+#include "spool/wirt-spool.h"
 #include "virt/wirt-virt.h"
 #include "wirt-build-config.h"
 
@@ -56,12 +57,27 @@ load_config(const char *path, GError **error)
     return NULL;
 }
 
+/* wirt-userfs: beside wirtd in a build tree (src/daemon/../helper), else installed. */
+static char *
+find_userfs(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = exe ? g_path_get_dirname(exe) : NULL;
+    g_autofree char *built =
+        dir ? g_build_filename(dir, "..", "helper", "wirt-userfs", NULL) : NULL;
+
+    if (built && g_file_test(built, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer(&built);
+    return g_build_filename(WIRT_LIBEXECDIR, "wirt-userfs", NULL);
+}
+
 int
 main(int argc, char **argv)
 {
     g_autofree char *config_path = NULL;
     g_autofree char *socket_path = NULL;
     g_autofree char *history_path = NULL;
+    g_autofree char *userfs_path = NULL;
     g_auto(GStrv) connect_uris = NULL;
     gboolean version = FALSE, routes = FALSE;
     GOptionEntry entries[] = {
@@ -75,6 +91,10 @@ main(int argc, char **argv)
          "URI"},
         {"history", 0, 0, G_OPTION_ARG_FILENAME, &history_path,
          "History file (default /var/log/wirt/history.jsonl)", "FILE"},
+        {"userfs", 0, 0, G_OPTION_ARG_FILENAME, &userfs_path,
+         "The files API helper (default: next to wirtd in a build tree, else "
+         "LIBEXECDIR/wirt-userfs)",
+         "PATH"},
         {"print-routes", 0, 0, G_OPTION_ARG_NONE, &routes, "Print the API's route table and exit",
          NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
@@ -86,6 +106,8 @@ main(int argc, char **argv)
     g_autoptr(WirtHosts) hosts = NULL;
     g_autoptr(WirtService) service = NULL;
     g_autoptr(WirtHttp) http = NULL;
+    g_autoptr(WirtSpool) spool = NULL;
+    g_autofree char *userfs = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     guint sigterm_id, sigint_id;
 
@@ -137,6 +159,16 @@ main(int argc, char **argv)
     wirt_hosts_start(hosts);
     wirt_hosts_wait_ready(hosts, READY_TIMEOUT_MS);
 
+    if (config->files.enabled) {
+        userfs = userfs_path ? g_strdup(userfs_path) : find_userfs();
+        if (!(spool = wirt_spool_new(service, userfs, &error))) {
+            fprintf(stderr, "wirtd: %s\n", error->message);
+            return 1;
+        }
+        g_message("files API: ~/%s of %u members of group %s", config->files.dir,
+                  wirt_spool_count_members(spool), config->user_group);
+    }
+
     if (!(http = wirt_http_new(service, &error)) ||
         !wirt_http_listen_unix(http, config->socket_path, &error) ||
         !wirt_http_listen_tcp(http, &error)) {
@@ -158,6 +190,7 @@ main(int argc, char **argv)
 
     /* Tear down front door first, then the service, then libvirt. */
     g_clear_pointer(&http, wirt_http_free);
+    g_clear_pointer(&spool, wirt_spool_free);
     g_clear_pointer(&service, wirt_service_free);
     g_clear_pointer(&hosts, wirt_hosts_free);
     return 0;

@@ -38,6 +38,8 @@ struct _WirtService {
     GHashTable *names;          /* user name -> uid, until that uid stops carrying the name */
     guint next_watch_id;
     guint listener_id;
+    WirtServiceRecordFunc record_func;
+    gpointer record_data;
 };
 
 typedef struct {
@@ -140,6 +142,8 @@ record(WirtService *service, Op *op, const GError *error)
     rec.detail = g_strdup(op->detail);
     if (!wirt_audit_append(service->audit, &rec, &local))
         g_warning("history: %s", local->message); /* the daemon logs it; the action stands */
+    if (service->record_func)
+        service->record_func(&rec, service->record_data);
 }
 
 /* Completes @task with @error, after writing the history line. Host-down
@@ -568,6 +572,15 @@ work_power_off(Op *op, GError **error)
 }
 
 static WirtVm *
+work_configure(Op *op, GError **error)
+{
+    if (!wirt_virt_vm_configure(op->conn, op->vm->uuid, op->params.memory_mib, op->params.vcpus,
+                                error))
+        return NULL;
+    return wirt_virt_vm_fetch(op->conn, op->vm->uuid, error);
+}
+
+static WirtVm *
 work_delete(Op *op, GError **error)
 {
     if (!wirt_virt_vm_delete(op->conn, op->vm->uuid, error))
@@ -718,9 +731,11 @@ wirt_service_watch_add(WirtService *service, const WirtActor *actor, WirtService
 
     if (!wirt_policy_check(service->config, actor, WIRT_ACTION_LIST, NULL, NULL, error))
         return 0;
-    for (guint i = 0; i < service->watches->len; i++)
-        if (((Watch *)g_ptr_array_index(service->watches, i))->actor->uid == actor->uid)
+    for (guint i = 0; i < service->watches->len; i++) {
+        const Watch *w = g_ptr_array_index(service->watches, i);
+        if (w->actor && w->actor->uid == actor->uid)
             mine++;
+    }
     if (mine >= WIRT_SERVICE_WATCHES_PER_USER) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT,
                     "events: %s already has %u event streams open (the limit)", actor->user, mine);
@@ -733,6 +748,36 @@ wirt_service_watch_add(WirtService *service, const WirtActor *actor, WirtService
     watch->user_data = user_data;
     g_ptr_array_add(service->watches, watch);
     return watch->id;
+}
+
+/**
+ * wirt_service_watch_all:
+ * @func: called for every change of every VM, owned or not
+ *
+ * For the daemon's own front doors (the files API), which decide per user
+ * themselves. Returns: an id for wirt_service_watch_remove().
+ */
+guint
+wirt_service_watch_all(WirtService *service, WirtServiceEventFunc func, gpointer user_data)
+{
+    Watch *watch = g_new0(Watch, 1);
+
+    watch->id = ++service->next_watch_id;
+    watch->func = func;
+    watch->user_data = user_data;
+    g_ptr_array_add(service->watches, watch);
+    return watch->id;
+}
+
+/**
+ * wirt_service_set_record_func:
+ * @func: (nullable): called on the main loop after each history record is written
+ */
+void
+wirt_service_set_record_func(WirtService *service, WirtServiceRecordFunc func, gpointer user_data)
+{
+    service->record_func = func;
+    service->record_data = user_data;
 }
 
 /**
@@ -765,8 +810,8 @@ notify_watches(WirtService *service, WirtVmChange change, WirtVm *vm)
             Watch *watch = g_ptr_array_index(service->watches, j);
             if (watch->id != id)
                 continue;
-            if (wirt_policy_decide(service->config, watch->actor, WIRT_ACTION_VIEW, vm->owner,
-                                   NULL) == WIRT_POLICY_ALLOW)
+            if (!watch->actor || wirt_policy_decide(service->config, watch->actor, WIRT_ACTION_VIEW,
+                                                    vm->owner, NULL) == WIRT_POLICY_ALLOW)
                 watch->func(change, vm, watch->user_data);
             break;
         }
@@ -795,6 +840,48 @@ on_vm_changed(WirtVmChange change, WirtVm *vm, gpointer user_data)
 }
 
 /* ---------------------------------------------------------------- actions */
+
+static void usage_with_reservations(WirtService *service, const char *owner, WirtUsage *out_usage);
+static void quota_of(WirtService *service, const char *user, WirtQuota *out_quota);
+
+/* CONFIGURE: the per-VM caps of create, and the quota for what grows. */
+static gboolean
+prepare_configure(WirtService *service, Op *op, GError **error)
+{
+    const WirtConfig *config = service->config;
+    guint64 memory = op->params.memory_mib ? op->params.memory_mib : op->vm->memory_mib;
+    guint vcpus = op->params.vcpus ? op->params.vcpus : op->vm->vcpus;
+    WirtUsage usage, growth = {0};
+    WirtQuota quota;
+
+    if (!op->params.memory_mib && !op->params.vcpus) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "configure %s: nothing to change",
+                    op->label);
+        return FALSE;
+    }
+    if (memory < 16 || memory > config->max_memory_mib) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "memory: %" G_GUINT64_FORMAT " MiB is outside 16 to %" G_GUINT64_FORMAT
+                    " MiB (max-memory-mib)",
+                    memory, config->max_memory_mib);
+        return FALSE;
+    }
+    if (vcpus < 1 || vcpus > config->max_vcpus) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "vcpus: %u is outside 1 to %u (max-vcpus)", vcpus, config->max_vcpus);
+        return FALSE;
+    }
+    op->detail = g_strdup_printf("memory_mib=%" G_GUINT64_FORMAT " vcpus=%u", memory, vcpus);
+    if (memory > op->vm->memory_mib)
+        growth.memory_mib = (gint64)(memory - op->vm->memory_mib);
+    if (vcpus > op->vm->vcpus)
+        growth.vcpus = (gint64)(vcpus - op->vm->vcpus);
+    if (!growth.memory_mib && !growth.vcpus)
+        return TRUE;
+    quota_of(service, op->owner, &quota);
+    usage_with_reservations(service, op->owner, &usage);
+    return wirt_quota_check(&quota, &usage, &growth, error);
+}
 
 /**
  * wirt_service_vm_action_async:
@@ -833,6 +920,7 @@ wirt_service_vm_action_async(WirtService *service, const WirtActor *actor, const
     case WIRT_ACTION_SUSPEND:
     case WIRT_ACTION_RESUME:
     case WIRT_ACTION_AUTOSTART:
+    case WIRT_ACTION_CONFIGURE:
     case WIRT_ACTION_DELETE:
         break;
     default:
@@ -845,6 +933,10 @@ wirt_service_vm_action_async(WirtService *service, const WirtActor *actor, const
         return;
     }
     op->node = g_strdup(op->vm->node);
+    if (action == WIRT_ACTION_CONFIGURE && !prepare_configure(service, op, &error)) {
+        op_fail(task, error);
+        return;
+    }
     host = wirt_hosts_find_host(service->hosts, op->vm->node);
     if (!host || !(op->conn = wirt_host_get_conn(host, &error))) {
         op_fail(task, error ? error
@@ -852,7 +944,9 @@ wirt_service_vm_action_async(WirtService *service, const WirtActor *actor, const
                                           "vm %s: host %s is gone", op->label, op->vm->node));
         return;
     }
-    op_run(g_steal_pointer(&task), action == WIRT_ACTION_DELETE ? work_delete : work_action);
+    op_run(g_steal_pointer(&task), action == WIRT_ACTION_DELETE      ? work_delete
+                                   : action == WIRT_ACTION_CONFIGURE ? work_configure
+                                                                     : work_action);
 }
 
 static gboolean

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "core/wirt-config.h"
+#include "core/wirt-history.h"
 #include "core/wirt-model.h"
 #include "virt/wirt-virt.h"
 
@@ -19,9 +20,11 @@ G_BEGIN_DECLS
 typedef struct _WirtService WirtService;
 
 typedef struct {
-    gboolean force;  /* stop: power off at once */
-    gint timeout;    /* stop: seconds before power-off; < 0 means the config's stop-timeout */
-    gboolean enable; /* autostart */
+    gboolean force;     /* stop: power off at once */
+    gint timeout;       /* stop: seconds before power-off; < 0 means the config's stop-timeout */
+    gboolean enable;    /* autostart */
+    guint64 memory_mib; /* configure: 0 = unchanged */
+    guint vcpus;        /* configure: 0 = unchanged */
 } WirtActionParams;
 
 WirtService *wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error);
@@ -65,6 +68,14 @@ typedef void (*WirtServiceEventFunc)(WirtVmChange change, WirtVm *vm, gpointer u
 guint wirt_service_watch_add(WirtService *service, const WirtActor *actor,
                              WirtServiceEventFunc func, gpointer user_data, GError **error);
 void wirt_service_watch_remove(WirtService *service, guint id);
+/* Every change of every VM, unfiltered: for the daemon's own front doors. */
+guint wirt_service_watch_all(WirtService *service, WirtServiceEventFunc func, gpointer user_data);
+
+/* Each history record, after it is written (the files API copies its users' into
+ * their ~/wirt/logs). One function at a time. */
+typedef void (*WirtServiceRecordFunc)(const WirtHistoryRecord *rec, gpointer user_data);
+void wirt_service_set_record_func(WirtService *service, WirtServiceRecordFunc func,
+                                  gpointer user_data);
 
 /* Read-only views, answered from the cache and the config. (transfer full) */
 JsonNode *wirt_service_whoami(WirtService *service, const WirtActor *actor);

@@ -1688,6 +1688,48 @@ wirt_virt_vm_action(WirtConn *conn, const char *uuid, WirtAction action, gboolea
     return TRUE;
 }
 
+/**
+ * wirt_virt_vm_configure:
+ * @memory_mib: new memory in MiB, or 0
+ * @vcpus: new vCPU count, or 0
+ *
+ * Changes the persistent definition only (VIR_DOMAIN_AFFECT_CONFIG): a running
+ * guest keeps what it booted with until it is started again.
+ * Returns: %TRUE, or %FALSE with libvirt's error as "vm D: cannot configure: ...".
+ */
+gboolean
+wirt_virt_vm_configure(WirtConn *conn, const char *uuid, guint64 memory_mib, guint vcpus,
+                       GError **error)
+{
+    g_autoptr(virDomain) dom = conn_lookup(conn, uuid, error);
+    const unsigned int config = VIR_DOMAIN_AFFECT_CONFIG;
+
+    if (!dom)
+        return FALSE;
+    if (memory_mib &&
+        (virDomainSetMemoryFlags(dom, memory_mib * 1024, config | VIR_DOMAIN_MEM_MAXIMUM) < 0 ||
+         virDomainSetMemoryFlags(dom, memory_mib * 1024, config) < 0)) {
+        conn_set_dom_error(conn, error, dom, "cannot set memory");
+        return FALSE;
+    }
+    /* Raising vCPUs: maximum first; lowering: the current count first. */
+    if (vcpus) {
+        unsigned int order[2] = {config | VIR_DOMAIN_VCPU_MAXIMUM, config};
+        int max = virDomainGetVcpusFlags(dom, config | VIR_DOMAIN_VCPU_MAXIMUM);
+        if (max >= 0 && (guint)max > vcpus) {
+            order[0] = config;
+            order[1] = config | VIR_DOMAIN_VCPU_MAXIMUM;
+        }
+        for (guint i = 0; i < 2; i++) {
+            if (virDomainSetVcpusFlags(dom, vcpus, order[i]) < 0) {
+                conn_set_dom_error(conn, error, dom, "cannot set vcpus");
+                return FALSE;
+            }
+        }
+    }
+    return TRUE;
+}
+
 /* domain_disk_sources(): the <source> of each <domain><devices><disk>. */
 typedef struct {
     guint depth;

@@ -80,6 +80,10 @@ WirtVm *wirt_virt_define_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMe
  * (the service waits and powers off after the timeout); AUTOSTART uses @enable. */
 gboolean wirt_virt_vm_action(WirtConn *conn, const char *uuid, WirtAction action, gboolean enable,
                              GError **error);
+/* Sets the persistent memory (MiB, also its maximum) and vCPUs (also the maximum)
+ * of a VM; 0 leaves either as it is. Takes effect at the next boot. Blocking. */
+gboolean wirt_virt_vm_configure(WirtConn *conn, const char *uuid, guint64 memory_mib, guint vcpus,
+                                GError **error);
 /* Undefine (managed save, snapshots, NVRAM too) and delete its storage-pool volumes.
  * Refuses a running VM with CONFLICT. */
 gboolean wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error);
