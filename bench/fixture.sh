@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 #   . bench/fixture.sh
-#   bench_fixture_write FILE USERS PER_USER REAL_OWNER
+#   bench_fixture_write FILE USERS PER_USER REAL_OWNER [OWNER_FORMAT]
 #
 # Writes a test-driver <node> file (libvirt docs/drvtest.rst; open it as test:///ABS/FILE)
 # with USERS x PER_USER domains. Each carries wirt's metadata exactly as wirt writes it
@@ -11,7 +11,9 @@
 # (src/core/wirt-names.c, wirt_name_domain: "OWNER.NAME").
 #
 # The first owner is REAL_OWNER (a real user, for the one-user measurement); the others are
-# fictitious names (bench-u001, …), which a daemon lists for an admin without them existing.
+# fictitious names (bench-u001, …), which a daemon lists for an admin without them existing;
+# OWNER_FORMAT (a printf format of the user's index, default "bench-u%03d") names real users
+# instead (bench/files-scale: "wt-fb%04d").
 # Two domains in five are shut off (<test:runstate>5</test:runstate>), the rest run; memory
 # and vCPUs vary so the numbers in the list are not all alike.
 
@@ -22,8 +24,10 @@ bench_fixture_write() {
     local users=${2:?bench_fixture_write: USERS missing}
     local per_user=${3:?bench_fixture_write: PER_USER missing}
     local real_owner=${4:?bench_fixture_write: REAL_OWNER missing}
+    local owner_format=${5:-bench-u%03d}
 
-    awk -v users="$users" -v per="$per_user" -v real="$real_owner" -v ns="$BENCH_META_NS" '
+    awk -v users="$users" -v per="$per_user" -v real="$real_owner" -v ns="$BENCH_META_NS" \
+        -v ofmt="$owner_format" '
     BEGIN {
         split("256 512 1024 2048", mem, " ")
         print "<node>"
@@ -32,7 +36,7 @@ bench_fixture_write() {
         print "  <memory>4294967296</memory>"
         n = 0
         for (u = 0; u < users; u++) {
-            owner = (u == 0) ? real : sprintf("bench-u%03d", u)
+            owner = (u == 0) ? real : sprintf(ofmt, u)
             for (v = 0; v < per; v++) {
                 name = sprintf("vm-%02d", v)
                 printf "  <domain type=\"test\" xmlns:test=\"http://libvirt.org/schemas/domain/test/1.0\">\n"

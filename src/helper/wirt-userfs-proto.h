@@ -9,7 +9,8 @@
  *   attach   uid u, gid u, groups au, user s, home s: watch this member's trees, scan them
  *   detach   uid u
  *   rescan   (nothing): scan every attached member again (the safety net)
- *   write    uid u, vm s, file s ("status.json"|"settings.json"), data ay (empty: remove)
+ *   info     uid u, items a(sayay): (VM, status.json, settings.json) to write into
+ *            info/vm/VM/ (an empty one is removed)
  *   append   uid u, log s ("history"|"vm"), vm s, line s
  *   done     uid u, layout s ("wirt"|"legacy"), vm s, taken s, action s, ok b, message s
  * wirt-userfs -> wirtd

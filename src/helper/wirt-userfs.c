@@ -753,8 +753,13 @@ out_dir_open(User *u, const char *sub, OutDir *out)
         return FALSE;
     }
     become_root();
-    /* root, but only one new entry in a directory fd we verified: nothing is followed. */
-    if (mkdirat(top, sub, 0750) == 0) {
+    /* root, but only one new entry in a directory fd we verified: nothing is followed.
+     * Usually it is there: open first, make it only when missing. */
+    if ((fd = open_dir(top, sub)) >= 0) {
+        /* as found; its owner decides below */
+    } else if (errno != ENOENT) {
+        return FALSE;
+    } else if (mkdirat(top, sub, 0750) == 0) {
         fd = open_dir(top, sub);
         if (fd >= 0 && fchown(fd, 0, u->gid) < 0) {
             close(fd);
@@ -802,8 +807,10 @@ out_dir_open(User *u, const char *sub, OutDir *out)
 static int
 out_subdir(User *u, const OutDir *parent, int dirfd, const char *name)
 {
-    int fd;
+    int fd = open_dir(dirfd, name);
 
+    if (fd >= 0 || errno != ENOENT)
+        return fd;
     if (mkdirat(dirfd, name, 0750) == 0 && parent->root) {
         fd = open_dir(dirfd, name);
         if (fd >= 0 && fchown(fd, 0, u->gid) < 0) {
@@ -935,24 +942,39 @@ out:
     become_root();
 }
 
+/* info/vm/VM/status.json and settings.json (empty: removed) for each (VM, status,
+ * settings) of @items, in one visit of info/. */
 static void
-write_info(User *u, const char *vm, const char *file, const guint8 *data, gsize len)
+write_info(User *u, GVariant *items)
 {
     OutDir od;
     g_auto(WirtFd) vms = -1;
-    g_auto(WirtFd) vmdir = -1;
+    static const char *const names[2] = {"status.json", "settings.json"};
 
-    if (!wirt_name_validate(vm, NULL) ||
-        (!g_str_equal(file, "status.json") && !g_str_equal(file, "settings.json")))
+    if (g_variant_n_children(items) == 0 || !out_dir_open(u, "info", &od))
         return;
-    if (!out_dir_open(u, "info", &od))
-        return;
-    if ((vms = out_subdir(u, &od, od.fd, "vm")) >= 0 &&
-        (vmdir = out_subdir(u, &od, vms, vm)) >= 0) {
-        if (len)
-            (void)write_atomic(u, &od, vmdir, file, data, len);
-        else
-            (void)unlinkat(vmdir, file, 0);
+    if ((vms = out_subdir(u, &od, od.fd, "vm")) >= 0) {
+        for (gsize i = 0; i < g_variant_n_children(items); i++) {
+            const char *vm;
+            g_autoptr(GVariant) status = NULL;
+            g_autoptr(GVariant) settings = NULL;
+            GVariant *data[2];
+            g_auto(WirtFd) vmdir = -1;
+
+            g_variant_get_child(items, i, "(&s@ay@ay)", &vm, &status, &settings);
+            data[0] = status;
+            data[1] = settings;
+            if (!wirt_name_validate(vm, NULL) || (vmdir = out_subdir(u, &od, vms, vm)) < 0)
+                continue;
+            for (guint f = 0; f < 2; f++) {
+                gsize len;
+                const guint8 *bytes = g_variant_get_fixed_array(data[f], &len, 1);
+                if (len)
+                    (void)write_atomic(u, &od, vmdir, names[f], bytes, len);
+                else
+                    (void)unlinkat(vmdir, names[f], 0);
+            }
+        }
     }
     close(od.fd);
     become_root();
@@ -1119,16 +1141,11 @@ handle_message(const char *op, GVariant *args)
         return;
     if (g_str_equal(op, "detach")) {
         g_hash_table_remove(H.users, GUINT_TO_POINTER(u->uid));
-    } else if (g_str_equal(op, "write")) {
-        const char *vm, *file;
-        g_autoptr(GVariant) data = g_variant_lookup_value(args, "data", G_VARIANT_TYPE("ay"));
-        gsize len;
-        const guint8 *bytes;
-        if (!data || !g_variant_lookup(args, "vm", "&s", &vm) ||
-            !g_variant_lookup(args, "file", "&s", &file))
-            return;
-        bytes = g_variant_get_fixed_array(data, &len, 1);
-        write_info(u, vm, file, bytes, len);
+    } else if (g_str_equal(op, "info")) {
+        g_autoptr(GVariant) items =
+            g_variant_lookup_value(args, "items", G_VARIANT_TYPE("a(sayay)"));
+        if (items)
+            write_info(u, items);
     } else if (g_str_equal(op, "append")) {
         const char *log, *vm, *line;
         if (g_variant_lookup(args, "log", "&s", &log) && g_variant_lookup(args, "vm", "&s", &vm) &&

@@ -475,7 +475,14 @@ wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *
         return NULL;
     if (!wirt_policy_check(service->config, actor, WIRT_ACTION_LIST, NULL, NULL, error))
         return NULL;
-    all = wirt_hosts_list_vms(service->hosts);
+    /* Where users see only their own VMs, theirs are all that can pass: take them
+     * from the owner index instead of deciding on everyone's. */
+    if (!owner && !actor->is_admin &&
+        (service->config->security_mode == WIRT_SECURITY_OWNER_VIEW ||
+         service->config->security_mode == WIRT_SECURITY_OWNER_MANAGE))
+        owner = actor->user;
+    all =
+        owner ? wirt_hosts_list_vms_of(service->hosts, owner) : wirt_hosts_list_vms(service->hosts);
     for (guint i = 0; i < all->len; i++) {
         WirtVm *vm = g_ptr_array_index(all, i);
         if (owner && g_strcmp0(vm->owner, owner) != 0)
@@ -486,6 +493,33 @@ wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *
     }
     g_ptr_array_sort(visible, compare_vms);
     return g_steal_pointer(&visible);
+}
+
+/**
+ * wirt_service_owned_vms:
+ * Returns: (transfer container) (element-type WirtVm): @owner's VMs, refs held,
+ * with no policy decision: for the daemon's own front doors (the files API),
+ * which already know @owner is the member asking about their own VMs.
+ */
+GPtrArray *
+wirt_service_owned_vms(WirtService *service, const char *owner)
+{
+    g_autoptr(GPtrArray) owned = wirt_hosts_list_vms_of(service->hosts, owner);
+    GPtrArray *out = g_ptr_array_new_full(owned->len, vm_unref_cb);
+
+    for (guint i = 0; i < owned->len; i++)
+        g_ptr_array_add(out, wirt_vm_ref(g_ptr_array_index(owned, i)));
+    return out;
+}
+
+/**
+ * wirt_service_owned_vm:
+ * Returns: (transfer full) (nullable): @owner's VM @name, no policy decision (as above).
+ */
+WirtVm *
+wirt_service_owned_vm(WirtService *service, const char *owner, const char *name)
+{
+    return wirt_hosts_find_vm(service->hosts, owner, name);
 }
 
 /**

@@ -44,6 +44,9 @@ WirtActor *wirt_service_actor_for_name(WirtService *service, const char *user, W
  * @owner (nullable) filters. */
 GPtrArray *wirt_service_list_vms(WirtService *service, const WirtActor *actor, const char *owner,
                                  GError **error);
+/* The daemon's own front doors (files API), no policy: @owner's VMs (refs held), one of them. */
+GPtrArray *wirt_service_owned_vms(WirtService *service, const char *owner);
+WirtVm *wirt_service_owned_vm(WirtService *service, const char *owner, const char *name);
 /* (transfer full): the VM, or NOT_FOUND alike for missing and not-yours. @owner NULL = actor. */
 WirtVm *wirt_service_get_vm(WirtService *service, const WirtActor *actor, const char *owner,
                             const char *name, GError **error);

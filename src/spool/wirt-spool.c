@@ -298,41 +298,46 @@ settings_json(const WirtVm *vm)
     return g_string_free(out, FALSE);
 }
 
-static void
-send_write(Member *m, const char *vm, const char *file, const char *text)
-{
-    GVariantBuilder b;
-
-    args_init(&b, m->uid);
-    g_variant_builder_add(&b, "{sv}", "vm", g_variant_new_string(vm));
-    g_variant_builder_add(&b, "{sv}", "file", g_variant_new_string(file));
-    g_variant_builder_add(&b, "{sv}", "data",
-                          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, text ? text : "",
-                                                    text ? strlen(text) : 0, 1));
-    helper_send(m->helper, "write", &b);
-}
-
-/* Writes info/vm/NAME/ for @name of @m from the cache (or "absent"). */
-static void
-write_info(WirtSpool *spool, Member *m, const char *name, const WirtVm *known)
+/* The (VM, status.json, settings.json) item of an "info" message, for @name of @m:
+ * from @known, or the cache, or "absent" (no settings.json). */
+static GVariant *
+info_item(WirtSpool *spool, Member *m, const char *name, const WirtVm *known)
 {
     g_autoptr(WirtVm) found = NULL;
     const WirtVm *vm = known;
     g_autofree char *status = NULL;
     g_autofree char *settings = NULL;
-    g_autoptr(WirtActor) actor = NULL;
 
-    if (!vm) {
-        actor = wirt_service_actor_for_uid(spool->service, m->uid, WIRT_DOOR_FILES, NULL);
-        if (actor)
-            found = wirt_service_get_vm(spool->service, actor, NULL, name, NULL);
-        vm = found;
-    }
+    if (!vm)
+        vm = found = wirt_service_owned_vm(spool->service, m->name, name);
     status = status_json(name, vm, g_hash_table_lookup(m->last, name));
-    send_write(m, name, "status.json", status);
     if (vm)
         settings = settings_json(vm);
-    send_write(m, name, "settings.json", settings); /* NULL: removed */
+    return g_variant_new("(s@ay@ay)", name,
+                         g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, status, strlen(status), 1),
+                         g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, settings ? settings : "",
+                                                   settings ? strlen(settings) : 0, 1));
+}
+
+static void
+send_info(Member *m, GVariantBuilder *items)
+{
+    GVariantBuilder b;
+
+    args_init(&b, m->uid);
+    g_variant_builder_add(&b, "{sv}", "items", g_variant_builder_end(items));
+    helper_send(m->helper, "info", &b);
+}
+
+/* Writes info/vm/NAME/ for @name of @m from @known, the cache, or "absent". */
+static void
+write_info(WirtSpool *spool, Member *m, const char *name, const WirtVm *known)
+{
+    GVariantBuilder items;
+
+    g_variant_builder_init(&items, G_VARIANT_TYPE("a(sayay)"));
+    g_variant_builder_add_value(&items, info_item(spool, m, name, known));
+    send_info(m, &items);
 }
 
 static void
@@ -394,17 +399,16 @@ on_vm_event(WirtVmChange change, WirtVm *vm, gpointer user_data)
 static void
 fill_tree(WirtSpool *spool, Member *m)
 {
-    g_autoptr(WirtActor) actor =
-        wirt_service_actor_for_uid(spool->service, m->uid, WIRT_DOOR_FILES, NULL);
-    g_autoptr(GPtrArray) vms = NULL;
+    g_autoptr(GPtrArray) vms = wirt_service_owned_vms(spool->service, m->name);
+    GVariantBuilder items;
 
-    if (!actor || !(vms = wirt_service_list_vms(spool->service, actor, m->name, NULL)))
-        return;
+    g_variant_builder_init(&items, G_VARIANT_TYPE("a(sayay)"));
     for (guint i = 0; i < vms->len; i++) {
         WirtVm *vm = g_ptr_array_index(vms, i);
         if (g_strcmp0(vm->owner, m->name) == 0 && wirt_name_validate(vm->name, NULL))
-            write_info(spool, m, vm->name, vm);
+            g_variant_builder_add_value(&items, info_item(spool, m, vm->name, vm));
     }
+    send_info(m, &items); /* one visit of info/ for all of them */
 }
 
 /* ------------------------------------------------------------ mail */
@@ -843,21 +847,51 @@ same_gids(GArray *a, GArray *b)
     return a->len == b->len && memcmp(a->data, b->data, a->len * sizeof(guint32)) == 0;
 }
 
-static void
-consider(WirtSpool *spool, const char *name, GHashTable *done)
-{
-    struct passwd *pw;
-    Member *m;
-    g_autoptr(GArray) gids = NULL;
+/* One account as NSS gave it, with every group it is in. */
+typedef struct {
+    char *name;
+    uid_t uid;
+    gid_t gid;
+    char *home;
+    GArray *gids; /* guint32, the primary group first */
+} Account;
 
-    if (g_hash_table_contains(done, name) || !(pw = getpwnam(name)) || pw->pw_uid == 0 ||
-        !pw->pw_dir || !g_path_is_absolute(pw->pw_dir))
+static void
+account_free(gpointer data)
+{
+    Account *a = data;
+
+    g_free(a->name);
+    g_free(a->home);
+    g_array_unref(a->gids);
+    g_free(a);
+}
+
+static Account *
+account_new(const struct passwd *pw)
+{
+    Account *a = g_new0(Account, 1);
+    guint32 gid = pw->pw_gid;
+
+    a->name = g_strdup(pw->pw_name);
+    a->uid = pw->pw_uid;
+    a->gid = pw->pw_gid;
+    a->home = g_strdup(pw->pw_dir);
+    a->gids = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_array_append_val(a->gids, gid);
+    return a;
+}
+
+static void
+consider(WirtSpool *spool, Account *a)
+{
+    Member *m;
+
+    if (a->uid == 0 || !a->home || !g_path_is_absolute(a->home))
         return;
-    g_hash_table_add(done, g_strdup(name));
-    gids = gids_of(pw->pw_name, pw->pw_gid);
-    m = member_by_uid(spool, pw->pw_uid);
-    if (m && g_str_equal(m->name, pw->pw_name) && g_str_equal(m->home, pw->pw_dir) &&
-        m->gid == pw->pw_gid && same_gids(m->gids, gids)) {
+    m = member_by_uid(spool, a->uid);
+    if (m && g_str_equal(m->name, a->name) && g_str_equal(m->home, a->home) && m->gid == a->gid &&
+        same_gids(m->gids, a->gids)) {
         m->seen = TRUE;
         return;
     }
@@ -868,28 +902,33 @@ consider(WirtSpool *spool, const char *name, GHashTable *done)
         g_array_unref(m->gids);
     } else {
         m = g_new0(Member, 1);
-        m->uid = pw->pw_uid;
+        m->uid = a->uid;
         m->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, last_result_free);
-        m->helper = g_ptr_array_index(spool->helpers, pw->pw_uid % spool->helpers->len);
+        m->helper = g_ptr_array_index(spool->helpers, a->uid % spool->helpers->len);
         g_hash_table_insert(spool->members, GUINT_TO_POINTER(m->uid), m);
     }
-    m->name = g_strdup(pw->pw_name);
-    m->home = g_strdup(pw->pw_dir);
-    m->gid = pw->pw_gid;
-    m->gids = g_steal_pointer(&gids);
+    m->name = g_strdup(a->name);
+    m->home = g_strdup(a->home);
+    m->gid = a->gid;
+    m->gids = g_array_ref(a->gids);
     m->seen = TRUE;
     g_hash_table_insert(spool->by_name, m->name, m);
     member_attach(spool, m);
 }
 
-/* Who is in user-group now (members listed in the group and users whose
- * primary group it is), attached or detached to match. NSS: LDAP works. */
+/* Who is in user-group now (listed in the group, or with it as primary group), with
+ * their groups, attached or detached to match. Two passes over NSS (getpwent,
+ * getgrent) instead of a lookup per member: with files, each lookup reads the whole
+ * file, which made 1,000 members cost a million lines. Names the enumeration did
+ * not list (LDAP with enumeration off) are looked up one by one. */
 static void
 scan_members(WirtSpool *spool)
 {
     const char *group = spool->config->user_group;
-    g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) accounts =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, account_free);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
     struct group *gr = getgrnam(group);
     struct passwd *pw;
     GHashTableIter it;
@@ -908,12 +947,40 @@ scan_members(WirtSpool *spool)
         for (char **mem = gr->gr_mem; mem && *mem; mem++)
             g_ptr_array_add(names, g_strdup(*mem));
         setpwent();
-        while ((pw = getpwent()))
+        while ((pw = getpwent())) {
+            Account *a = account_new(pw);
+            if (!g_hash_table_insert(accounts, a->name, a))
+                continue; /* a second source with the same name: the first wins */
             if (pw->pw_gid == gid)
                 g_ptr_array_add(names, g_strdup(pw->pw_name));
+        }
         endpwent();
-        for (guint i = 0; i < names->len; i++)
-            consider(spool, g_ptr_array_index(names, i), done);
+        setgrent();
+        while ((gr = getgrent())) {
+            for (char **mem = gr->gr_mem; mem && *mem; mem++) {
+                Account *a = g_hash_table_lookup(accounts, *mem);
+                guint32 g = gr->gr_gid;
+                if (a && g != a->gid)
+                    g_array_append_val(a->gids, g);
+            }
+        }
+        endgrent();
+        for (guint i = 0; i < names->len; i++) {
+            const char *name = g_ptr_array_index(names, i);
+            Account *a = g_hash_table_lookup(accounts, name);
+            if (g_hash_table_contains(done, name))
+                continue;
+            if (!a && (pw = getpwnam(name))) {
+                a = account_new(pw);
+                g_array_unref(a->gids);
+                a->gids = gids_of(pw->pw_name, pw->pw_gid);
+                g_hash_table_insert(accounts, a->name, a);
+            }
+            if (!a)
+                continue;
+            g_hash_table_add(done, a->name);
+            consider(spool, a);
+        }
     }
     g_hash_table_iter_init(&it, spool->members);
     while (g_hash_table_iter_next(&it, NULL, &value)) {

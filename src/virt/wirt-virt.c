@@ -92,7 +92,8 @@ struct _WirtHosts {
     GPtrArray *hosts;  /* WirtHost*, config order, owned */
     GArray *listeners; /* Listener */
     guint next_listener_id;
-    GHashTable *by_name; /* "owner\x1fname" or "\x1fdomain" -> GPtrArray of WirtVm* (borrowed) */
+    GHashTable *by_name;  /* "owner\x1fname" or "\x1fdomain" -> GPtrArray of WirtVm* (borrowed) */
+    GHashTable *by_owner; /* owner -> GPtrArray of WirtVm* (borrowed): one user's VMs */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -503,11 +504,26 @@ index_add(WirtHosts *hosts, WirtVm *vm)
         g_hash_table_insert(hosts->by_name, g_steal_pointer(&key), vms);
     }
     g_ptr_array_add(vms, vm);
+    if (vm->owner) {
+        GPtrArray *owned = g_hash_table_lookup(hosts->by_owner, vm->owner);
+        if (!owned) {
+            owned = g_ptr_array_new();
+            g_hash_table_insert(hosts->by_owner, g_strdup(vm->owner), owned);
+        }
+        g_ptr_array_add(owned, vm);
+    }
 }
 
 static void
 index_remove(WirtHosts *hosts, WirtVm *vm)
 {
+    GPtrArray *owned = vm->owner ? g_hash_table_lookup(hosts->by_owner, vm->owner) : NULL;
+
+    if (owned) {
+        g_ptr_array_remove_fast(owned, vm);
+        if (owned->len == 0)
+            g_hash_table_remove(hosts->by_owner, vm->owner);
+    }
     g_autofree char *key = index_key(vm->owner, vm->name);
     GPtrArray *vms = g_hash_table_lookup(hosts->by_name, key);
 
@@ -1241,6 +1257,7 @@ wirt_hosts_new(const WirtConfig *config)
     hosts->hosts = g_ptr_array_new_with_free_func(host_free_cb);
     hosts->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
     hosts->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_unref_cb);
+    hosts->by_owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_unref_cb);
     for (guint i = 0; config->pools && i < config->pools->len; i++) {
         const WirtPoolConfig *pool = g_ptr_array_index(config->pools, i);
 
@@ -1280,6 +1297,7 @@ wirt_hosts_free(WirtHosts *hosts)
     g_ptr_array_unref(hosts->hosts);
     g_array_unref(hosts->listeners);
     g_hash_table_unref(hosts->by_name);
+    g_hash_table_unref(hosts->by_owner);
     g_free(hosts);
 }
 
@@ -1374,6 +1392,23 @@ wirt_hosts_list_vms(WirtHosts *hosts)
         while (g_hash_table_iter_next(&iter, NULL, &value))
             g_ptr_array_add(vms, value);
     }
+    return vms;
+}
+
+/**
+ * wirt_hosts_list_vms_of:
+ * @owner: a user name
+ * Returns: (transfer container): @owner's VMs on every up host (borrowed, as
+ * wirt_hosts_list_vms()), from an index: no walk over everyone's VMs.
+ */
+GPtrArray *
+wirt_hosts_list_vms_of(WirtHosts *hosts, const char *owner)
+{
+    GPtrArray *owned = owner ? g_hash_table_lookup(hosts->by_owner, owner) : NULL;
+    GPtrArray *vms = g_ptr_array_sized_new(owned ? owned->len : 0);
+
+    for (guint i = 0; owned && i < owned->len; i++)
+        g_ptr_array_add(vms, g_ptr_array_index(owned, i));
     return vms;
 }
 

@@ -44,6 +44,8 @@ void wirt_hosts_remove_listener(WirtHosts *hosts, guint id);
 
 /* (transfer container): WirtVm* borrowed from the cache (ref what you keep), of every up host. */
 GPtrArray *wirt_hosts_list_vms(WirtHosts *hosts);
+/* (transfer container): one owner's VMs, borrowed like wirt_hosts_list_vms(). */
+GPtrArray *wirt_hosts_list_vms_of(WirtHosts *hosts, const char *owner);
 /* (transfer full) (nullable): the VM @owner owns as @name (owner NULL: unowned domain named @name).
  */
 WirtVm *wirt_hosts_find_vm(WirtHosts *hosts, const char *owner, const char *name);
