@@ -271,6 +271,9 @@ parse_flags(const CommandDef *def, const char *text, WirtCommand *cmd, GError **
     return TRUE;
 }
 
+static gboolean parse(const char *file_name, const char *data, gsize len, WirtCommand *out_cmd,
+                      GError **error);
+
 /**
  * wirt_command_parse:
  * @file_name: the command file's name, e.g. "start"
@@ -282,6 +285,21 @@ parse_flags(const CommandDef *def, const char *text, WirtCommand *cmd, GError **
 gboolean
 wirt_command_parse(const char *file_name, const char *data, gsize len, WirtCommand *out_cmd,
                    GError **error)
+{
+    GError *local = NULL;
+
+    if (parse(file_name, data, len, out_cmd, &local))
+        return TRUE;
+    /* One line, whatever the parser quoted from the file: it goes into logs line by line. */
+    for (char *c = local->message; *c; c++)
+        if ((guchar)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    g_propagate_error(error, local);
+    return FALSE;
+}
+
+static gboolean
+parse(const char *file_name, const char *data, gsize len, WirtCommand *out_cmd, GError **error)
 {
     const CommandDef *def = find_command(file_name);
     g_autofree char *text = NULL;
