@@ -58,7 +58,8 @@
 
 #define CONTROL_FD 3
 #define SETTLE_NS (G_GINT64_CONSTANT(1000000000)) /* scans take untouched files after 1 s */
-#define MAX_VM_DIRS 1024                          /* per member; more are reported, not read */
+#define ROTATE_READ_MAX (16 * 1024 * 1024)
+#define MAX_VM_DIRS 1024 /* per member; more are reported, not read */
 
 typedef enum {
     W_HOME,
@@ -200,11 +201,20 @@ send_msg(const char *op, GVariant *args)
     const guint8 *data = g_bytes_get_data(bytes, &len);
     ssize_t n;
 
-    do
+    for (;;) {
+        struct pollfd pfd = {CONTROL_FD, POLLOUT, 0};
+
         n = send(CONTROL_FD, data, len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        /* wirtd went away: nothing left to do. */
+        if (n >= 0)
+            return;
+        if (errno == EINTR)
+            continue;
+        /* The socket's queue is full (net.unix.max_dgram_qlen is small): wirtd reads on
+         * its main loop and never waits for us, so waiting here cannot deadlock. */
+        if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) &&
+            (poll(&pfd, 1, -1) >= 0 || errno == EINTR))
+            continue;
+        /* wirtd went away (EPIPE, ECONNRESET): nothing left to do. */
         _exit(0);
     }
 }
@@ -758,6 +768,7 @@ out_dir_open(User *u, const char *sub, OutDir *out)
     if ((fd = open_dir(top, sub)) >= 0) {
         /* as found; its owner decides below */
     } else if (errno != ENOENT) {
+        problem(u, "~/%s/%s: nothing is written there: %s", H.dir, sub, describe_errno(errno));
         return FALSE;
     } else if (mkdirat(top, sub, 0750) == 0) {
         fd = open_dir(top, sub);
@@ -846,8 +857,9 @@ write_atomic(User *u, const OutDir *od, int dirfd, const char *name, const guint
 static int
 open_log(User *u, const OutDir *od, int dirfd, const char *name, struct stat *st)
 {
-    int fd = openat(dirfd, name,
-                    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+    /* Read too: rotate() compresses what is there. */
+    int fd = openat(dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                    0640);
 
     if (fd < 0)
         return -1;
@@ -873,7 +885,8 @@ rotate(User *u, const OutDir *od, int dirfd, const char *name, int fd, const str
     gsize plain_len = (gsize)st->st_size, packed_len;
     ssize_t n;
 
-    if (H.log_keep == 0 || plain_len > H.log_max * 4) {
+    /* Past ROTATE_READ_MAX (log-max-bytes was lowered a lot): start afresh, uncompressed. */
+    if (H.log_keep == 0 || plain_len > MAX(H.log_max * 4, ROTATE_READ_MAX)) {
         (void)ftruncate(fd, 0);
         return;
     }
@@ -1257,6 +1270,9 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A lease (take(): "is it still being written?") is broken with SIGIO when a writer
+     * opens the file; its default action would kill us. We drop the lease at once anyway. */
+    signal(SIGIO, SIG_IGN);
     drop_capabilities();
     H.users = g_hash_table_new_full(NULL, NULL, NULL, user_free);
     H.watches = g_hash_table_new_full(NULL, NULL, NULL, watch_free);

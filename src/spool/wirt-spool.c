@@ -220,7 +220,8 @@ helper_died(Helper *helper)
 {
     if (helper->spool->stopping)
         return;
-    g_warning("files: helper %u stopped; restarting it in %d ms", helper->index, RESTART_DELAY_MS);
+    /* A message, not a warning: the files API carries on (taken files run again). */
+    g_message("files: helper %u stopped; restarting it in %d ms", helper->index, RESTART_DELAY_MS);
     helper_stop(helper);
     if (!helper->restart_id)
         helper->restart_id = g_timeout_add(RESTART_DELAY_MS, on_restart, helper);
