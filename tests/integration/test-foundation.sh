@@ -43,6 +43,8 @@ security-mode=$1
 stop-timeout=2
 history=$tmp/history.jsonl
 ${2:-}
+[files]
+enabled=false
 [http]
 token-file=$tmp/tokens
 [pool default]

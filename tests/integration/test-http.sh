@@ -42,6 +42,8 @@ cat >"$tmp/wirtd.conf" <<CONF
 user-group=wt-users
 admin-group=wt-admins
 history=$tmp/history.jsonl
+[files]
+enabled=false
 [http]
 listen=127.0.0.1:$port
 tls-cert=$tmp/tls.crt

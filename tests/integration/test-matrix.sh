@@ -30,7 +30,7 @@ export WIRT_SOCKET=$tmp/wirtd.sock
 
 start_wirtd() { # MODE
     stop_wirtd
-    printf '[daemon]\nuser-group=wt-users\nadmin-group=wt-admins\nsecurity-mode=%s\nhistory=%s\n[http]\ntoken-file=%s\n' \
+    printf '[daemon]\nuser-group=wt-users\nadmin-group=wt-admins\nsecurity-mode=%s\nhistory=%s\n[files]\nenabled=false\n[http]\ntoken-file=%s\n' \
         "$1" "$tmp/history.jsonl" "$tmp/tokens" >"$tmp/wirtd.conf"
     "$WIRTD" --config "$tmp/wirtd.conf" --connect test:///default --socket "$WIRT_SOCKET" \
         2>>"$tmp/wirtd.log" &

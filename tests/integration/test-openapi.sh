@@ -113,7 +113,7 @@ tap_is "$dup_ids" "" "operationIds are unique"
 
 # --- the served document ---------------------------------------------------------------------
 sock=$tmp/wirtd.sock
-printf '[daemon]\nuser-group=%s\n[http]\ntoken-file=%s/tokens\n' "$(id -gn)" "$tmp" \
+printf '[daemon]\nuser-group=%s\n[files]\nenabled=false\n[http]\ntoken-file=%s/tokens\n' "$(id -gn)" "$tmp" \
     >"$tmp/wirtd.conf"
 "$WIRTD" --config "$tmp/wirtd.conf" --connect test:///default --socket "$sock" \
     --history "$tmp/history.jsonl" 2>"$tmp/wirtd.log" &
