@@ -30,6 +30,10 @@ typedef enum {
     OPT_COUNT = 1 << 13,
     OPT_FILE = 1 << 14,
     OPT_DELETE = 1 << 15,
+    OPT_SUBNET = 1 << 16,
+    OPT_MODE = 1 << 17,
+    OPT_DHCP = 1 << 18,
+    OPT_NO_DHCP = 1 << 19,
 } OptBit;
 
 #define OPT_GLOBAL (OPT_SOCKET | OPT_FORMAT)
@@ -39,12 +43,16 @@ static const struct {
     OptBit bit;
     gboolean takes_value;
 } option_table[] = {
-    {"socket", OPT_SOCKET, TRUE},    {"format", OPT_FORMAT, TRUE}, {"owner", OPT_OWNER, TRUE},
-    {"memory", OPT_MEMORY, TRUE},    {"cpus", OPT_CPUS, TRUE},     {"pool", OPT_POOL, TRUE},
-    {"node", OPT_NODE, TRUE},        {"force", OPT_FORCE, FALSE},  {"timeout", OPT_TIMEOUT, TRUE},
-    {"disable", OPT_DISABLE, FALSE}, {"name", OPT_NAME, TRUE},     {"user", OPT_USER, TRUE},
-    {"limit", OPT_LIMIT, TRUE},      {"count", OPT_COUNT, TRUE},   {"file", OPT_FILE, TRUE},
-    {"delete", OPT_DELETE, FALSE},
+    {"socket", OPT_SOCKET, TRUE},   {"format", OPT_FORMAT, TRUE},
+    {"owner", OPT_OWNER, TRUE},     {"memory", OPT_MEMORY, TRUE},
+    {"cpus", OPT_CPUS, TRUE},       {"pool", OPT_POOL, TRUE},
+    {"node", OPT_NODE, TRUE},       {"force", OPT_FORCE, FALSE},
+    {"timeout", OPT_TIMEOUT, TRUE}, {"disable", OPT_DISABLE, FALSE},
+    {"name", OPT_NAME, TRUE},       {"user", OPT_USER, TRUE},
+    {"limit", OPT_LIMIT, TRUE},     {"count", OPT_COUNT, TRUE},
+    {"file", OPT_FILE, TRUE},       {"delete", OPT_DELETE, FALSE},
+    {"subnet", OPT_SUBNET, TRUE},   {"mode", OPT_MODE, TRUE},
+    {"dhcp", OPT_DHCP, FALSE},      {"no-dhcp", OPT_NO_DHCP, FALSE},
 };
 
 /* What NAME-like positional a command takes. */
@@ -57,6 +65,9 @@ typedef enum {
     POS_TOPIC,   /* a command name, optional */
     POS_TOKEN,   /* an API token's name (the VM name rules), required */
     POS_USER,    /* a user name, required */
+    POS_BOX,     /* a box's name (the VM name rules), required */
+    POS_BOX_ADD, /* a box's name and the .box FILE, both required */
+    POS_NET,     /* a network's name (the VM name rules), required */
 } PosKind;
 
 /* A command name is one word ("list"), or a group and a subcommand ("token create"): the
@@ -135,6 +146,28 @@ static const CommandInfo command_table[] = {
      "  --file PATH          the password file of admin-auth=file:PATH\n"
      "                       (default: " WIRT_CLI_ADMINS_FILE ")\n"
      "  --delete             remove USER's line instead\n"},
+    {"box add", WIRT_CLI_CMD_BOX_ADD, POS_BOX_ADD, OPT_OWNER, "box add NAME FILE [--owner USER]",
+     "upload a Vagrant libvirt box file (admins: a shared box); progress on stderr",
+     "  --owner USER         upload it as USER's own box (admins)\n"},
+    {"box list", WIRT_CLI_CMD_BOX_LIST, POS_NONE, OPT_OWNER, "box list [--owner USER]",
+     "list the boxes you may use: the shared ones and your own",
+     "  --owner USER         only USER's boxes ('-': only the shared ones)\n"},
+    {"box remove", WIRT_CLI_CMD_BOX_REMOVE, POS_BOX, OPT_OWNER, "box remove NAME [--owner USER]",
+     "remove one of your boxes (admins: a shared box)",
+     "  --owner USER         remove USER's box (admins; '-': the shared one)\n"},
+    {"net create", WIRT_CLI_CMD_NET_CREATE, POS_NET,
+     OPT_SUBNET | OPT_MODE | OPT_DHCP | OPT_NO_DHCP | OPT_OWNER,
+     "net create NAME --subnet CIDR [--mode isolated|nat|route] [--dhcp|--no-dhcp] [--owner USER]",
+     "create your own network (admins: bring up a [network NAME] of the config)",
+     "  --subnet CIDR        its IPv4 subnet, like 10.77.0.0/24 (the host takes .1)\n"
+     "  --mode MODE          isolated (the default), route, or nat where allowed\n"
+     "  --dhcp, --no-dhcp    hand out addresses by DHCP (the default) or not\n"
+     "  --owner USER         create it as USER's own network (admins)\n"},
+    {"net list", WIRT_CLI_CMD_NET_LIST, POS_NONE, 0, "net list",
+     "list the networks you may use: the admins' and your own", NULL},
+    {"net delete", WIRT_CLI_CMD_NET_DELETE, POS_NET, OPT_OWNER, "net delete NAME [--owner USER]",
+     "delete one of your networks (refused while a VM uses it)",
+     "  --owner USER         delete USER's network (admins)\n"},
     {"help", WIRT_CLI_CMD_HELP, POS_TOPIC, 0, "help [COMMAND]", "show help", NULL},
 };
 
@@ -144,6 +177,8 @@ static const struct {
     const char *summary;
 } group_table[] = {
     {"token", "manage your API tokens for wirtd's HTTP API"},
+    {"box", "manage the boxes (disk images) VMs are made from"},
+    {"net", "manage networks: the admins' and your own"},
     {"admin", "manage wirtd's admin password file (root, on wirtd's host)"},
 };
 
@@ -206,6 +241,8 @@ wirt_cli_args_free(WirtCliArgs *args)
     g_free(args->node);
     g_free(args->user);
     g_free(args->file);
+    g_free(args->subnet);
+    g_free(args->net_mode);
     g_free(args);
 }
 
@@ -349,6 +386,18 @@ apply_option(WirtCliArgs *args, OptBit bit, const char *name, const char *value,
     case OPT_DELETE:
         args->remove = TRUE;
         break;
+    case OPT_SUBNET:
+        set_string(&args->subnet, value);
+        break;
+    case OPT_MODE:
+        set_string(&args->net_mode, value);
+        break;
+    case OPT_DHCP:
+        args->dhcp = 1;
+        break;
+    case OPT_NO_DHCP:
+        args->dhcp = 0;
+        break;
     }
     return TRUE;
 }
@@ -412,9 +461,10 @@ static gboolean
 parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GError **error)
 {
     /* help takes a topic of up to two words: "help token create" */
-    guint max = cmd->pos == POS_NONE ? 0 : cmd->pos == POS_TOPIC ? 2 : 1;
+    guint max = cmd->pos == POS_NONE ? 0 : cmd->pos == POS_TOPIC || cmd->pos == POS_BOX_ADD ? 2 : 1;
     gboolean required = cmd->pos == POS_REF || cmd->pos == POS_DOMAIN || cmd->pos == POS_TOKEN ||
-                        cmd->pos == POS_USER;
+                        cmd->pos == POS_USER || cmd->pos == POS_BOX || cmd->pos == POS_BOX_ADD ||
+                        cmd->pos == POS_NET;
     const char *first = pos->len > 0 ? g_ptr_array_index(pos, 0) : NULL;
 
     if (pos->len > max) {
@@ -493,6 +543,38 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
     case POS_USER:
         set_string(&args->user, first);
         break;
+    case POS_BOX:
+    case POS_BOX_ADD:
+        /* Box names follow the VM name rule (docs/boxes.md). */
+        if (!wirt_name_validate(first, NULL)) {
+            g_autofree char *shown = g_strescape(first, NULL);
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "%s: box name '%s' is not valid: 1 to %d letters, digits and '-', "
+                        "starting with a letter or digit",
+                        cmd->name, shown, WIRT_NAME_MAX);
+            return FALSE;
+        }
+        if (cmd->pos == POS_BOX_ADD && pos->len < 2) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: missing FILE", cmd->name);
+            return FALSE;
+        }
+        set_string(&args->ref, first);
+        set_string(&args->name, first);
+        if (cmd->pos == POS_BOX_ADD)
+            set_string(&args->file, g_ptr_array_index(pos, 1));
+        break;
+    case POS_NET:
+        if (!wirt_name_validate(first, NULL)) {
+            g_autofree char *shown = g_strescape(first, NULL);
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                        "%s: network name '%s' is not valid: 1 to %d letters, digits and '-', "
+                        "starting with a letter or digit",
+                        cmd->name, shown, WIRT_NAME_MAX);
+            return FALSE;
+        }
+        set_string(&args->ref, first);
+        set_string(&args->name, first);
+        break;
     case POS_NONE:
         break;
     }
@@ -550,6 +632,7 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
     gboolean version = FALSE;
 
     args->timeout = -1;
+    args->dhcp = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
 

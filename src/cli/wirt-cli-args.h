@@ -38,6 +38,12 @@ typedef enum {
     WIRT_CLI_CMD_TOKEN_LIST,
     WIRT_CLI_CMD_TOKEN_REVOKE,
     WIRT_CLI_CMD_ADMIN_PASSWD,
+    WIRT_CLI_CMD_BOX_ADD,
+    WIRT_CLI_CMD_BOX_LIST,
+    WIRT_CLI_CMD_BOX_REMOVE,
+    WIRT_CLI_CMD_NET_CREATE,
+    WIRT_CLI_CMD_NET_LIST,
+    WIRT_CLI_CMD_NET_DELETE,
 } WirtCliCommand;
 
 typedef enum {
@@ -52,14 +58,14 @@ typedef struct {
                          * a group such as "token"), may be NULL */
     char *socket_path;  /* --socket; see wirt_cli_args_socket_path() */
     WirtCliFormat format;
-    char *ref;          /* NAME as typed ("web" or "bob/web"); adopt: DOMAIN; token: NAME */
+    char *ref;          /* NAME as typed ("web" or "bob/web"); adopt: DOMAIN; token, box: NAME */
     char *owner;        /* from OWNER/NAME or --owner */
     char *name;         /* the short VM name of NAME; adopt: --name; token: the token's NAME */
     char *domain;       /* adopt: the libvirt domain */
     char *pool;         /* create --pool */
     char *node;         /* create, adopt --node */
     char *user;         /* quota, token list/revoke --user; admin passwd: USER */
-    char *file;         /* admin passwd --file; NULL: WIRT_CLI_ADMINS_FILE */
+    char *file;         /* admin passwd --file; NULL: WIRT_CLI_ADMINS_FILE; box add: FILE */
     guint64 memory_mib; /* create --memory; 0: not given */
     guint64 vcpus;      /* create --cpus; 0: not given */
     gint64 timeout;     /* stop --timeout; -1: not given */
@@ -68,6 +74,9 @@ typedef struct {
     gboolean force;     /* stop --force */
     gboolean disable;   /* autostart --disable */
     gboolean remove;    /* admin passwd --delete */
+    char *subnet;       /* net create --subnet */
+    char *net_mode;     /* net create --mode */
+    int dhcp;           /* net create --dhcp 1, --no-dhcp 0, not given -1 */
 } WirtCliArgs;
 
 WirtCliArgs *wirt_cli_args_parse(int argc, const char *const *argv, GError **error);

@@ -193,6 +193,72 @@ wirt_cli_client_send(WirtCliClient *client, const WirtCliRequest *request, GErro
     return wirt_cli_client_parse_answer(soup_message_get_status(message), data, len, error);
 }
 
+typedef struct {
+    guint64 done;
+    guint64 total;
+    WirtCliProgressFunc func;
+    gpointer user_data;
+} Progress;
+
+static void
+on_wrote_body_data(SoupMessage *message G_GNUC_UNUSED, guint chunk, gpointer user_data)
+{
+    Progress *p = user_data;
+
+    p->done += chunk;
+    if (p->func)
+        p->func(p->done, p->total, p->user_data);
+}
+
+/**
+ * wirt_cli_client_upload:
+ * @client: a client
+ * @request: (transfer none): the request (its body, if any, is ignored)
+ * @body: (transfer none): what to send, read as it is sent (never held whole in memory)
+ * @length: how many bytes @body holds (the Content-Length)
+ * @progress: (nullable): called as the body goes out
+ * @user_data: passed to @progress
+ * @error: as for wirt_cli_client_send()
+ *
+ * Blocks until wirtd answers, which it does once it has read and checked the whole body.
+ * Returns: (transfer full) (nullable): the answer's JSON, or %NULL with @error set.
+ */
+JsonNode *
+wirt_cli_client_upload(WirtCliClient *client, const WirtCliRequest *request, GInputStream *body,
+                       guint64 length, WirtCliProgressFunc progress, gpointer user_data,
+                       GError **error)
+{
+    g_autofree char *url = g_strconcat("http://localhost", request->path, NULL);
+    g_autoptr(SoupMessage) message = soup_message_new(request->method, url);
+    g_autoptr(GBytes) answer = NULL;
+    g_autoptr(GError) local = NULL;
+    Progress p = {0, length, progress, user_data};
+    gsize len = 0;
+    const char *data = NULL;
+
+    if (!message) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "cannot build a request for %s",
+                    request->path);
+        return NULL;
+    }
+    soup_message_headers_replace(soup_message_get_request_headers(message), "Accept",
+                                 "application/json");
+    soup_message_set_request_body(message, "application/octet-stream", body, (gssize)length);
+    /* wirtd answers a refusal before the body is sent, and on its unix socket reads an
+     * expected body straight from the socket (docs/api.md, "Boxes"). */
+    soup_message_headers_set_expectations(soup_message_get_request_headers(message),
+                                          SOUP_EXPECTATION_CONTINUE);
+    g_signal_connect(message, "wrote-body-data", G_CALLBACK(on_wrote_body_data), &p);
+    answer = soup_session_send_and_read(client->session, message, NULL, &local);
+    g_signal_handlers_disconnect_by_data(message, &p);
+    if (!answer) {
+        set_transport_error(client, local, error);
+        return NULL;
+    }
+    data = g_bytes_get_data(answer, &len);
+    return wirt_cli_client_parse_answer(soup_message_get_status(message), data, len, error);
+}
+
 static void
 on_websocket_connected(GObject *source, GAsyncResult *result, gpointer user_data)
 {

@@ -18,6 +18,12 @@ JsonNode *wirt_cli_client_send(WirtCliClient *client, const WirtCliRequest *requ
                                GError **error);
 JsonNode *wirt_cli_client_parse_answer(guint status, const char *data, gsize len, GError **error);
 
+/* Called as the body goes out: bytes written so far, of @total. */
+typedef void (*WirtCliProgressFunc)(guint64 done, guint64 total, gpointer user_data);
+JsonNode *wirt_cli_client_upload(WirtCliClient *client, const WirtCliRequest *request,
+                                 GInputStream *body, guint64 length, WirtCliProgressFunc progress,
+                                 gpointer user_data, GError **error);
+
 void wirt_cli_client_websocket_async(WirtCliClient *client, const char *path,
                                      GCancellable *cancellable, GAsyncReadyCallback callback,
                                      gpointer user_data);

@@ -703,3 +703,70 @@ wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString
     }
     return TRUE;
 }
+
+/**
+ * wirt_cli_format_bytes:
+ * @bytes: a size in bytes
+ * Returns: (transfer full): "512B", "1.5K", "200.3M", "20.0G" (binary units).
+ */
+char *
+wirt_cli_format_bytes(guint64 bytes)
+{
+    static const char units[] = "KMGTP";
+    double value = (double)bytes;
+    gsize unit = 0;
+
+    if (bytes < 1024)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "B", bytes);
+    value /= 1024;
+    while (value >= 1024 && unit + 1 < sizeof(units) - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return g_strdup_printf("%.1f%c", value, units[unit]);
+}
+
+static char *
+member_bytes(JsonObject *object, const char *key)
+{
+    gint64 bytes = 0;
+
+    if (!member_int(object, key, &bytes) || bytes < 0)
+        return member_text(object, key);
+    return wirt_cli_format_bytes((guint64)bytes);
+}
+
+/**
+ * wirt_cli_format_boxes:
+ * @boxes: (transfer none): the answer of GET /1.0/boxes
+ * @out: where to append the table NAME OWNER SIZE VIRTUAL-SIZE POOL (OWNER "shared" for the
+ * admins' boxes; NAME followed by " (uploading)" while it is)
+ * Returns: %TRUE, or %FALSE with a %WIRT_ERROR_FAILED @error when @boxes has another shape.
+ */
+gboolean
+wirt_cli_format_boxes(JsonNode *boxes, GString *out, GError **error)
+{
+    static const char *const headers[] = {"NAME", "OWNER", "SIZE", "VIRTUAL-SIZE", "POOL", NULL};
+    JsonArray *array = object_array(boxes, error);
+    g_autoptr(WirtCliTable) table = NULL;
+
+    if (!array)
+        return FALSE;
+    table = wirt_cli_table_new(headers);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonObject *box = json_array_get_object_element(array, i);
+        const char *owner = member_string(box, "owner");
+        const char *state = member_string(box, "state");
+        g_autofree char *name = member_text(box, "name");
+        g_autofree char *shown =
+            g_strdup_printf("%s%s", name, g_strcmp0(state, "uploading") == 0 ? " (uploading)" : "");
+        g_autofree char *size = member_bytes(box, "allocation");
+        g_autofree char *virtual_size = member_bytes(box, "virtual_size");
+        g_autofree char *pool = member_text(box, "pool");
+        const char *const row[] = {shown, owner ? owner : "shared", size, virtual_size, pool, NULL};
+
+        wirt_cli_table_add_row(table, row);
+    }
+    wirt_cli_table_render(table, out);
+    return TRUE;
+}

@@ -28,6 +28,8 @@ gboolean wirt_cli_format_history(JsonNode *records, const char *user, gboolean a
                                  GError **error);
 gboolean wirt_cli_format_token_created(JsonNode *token, GString *out, GError **error);
 gboolean wirt_cli_format_tokens(JsonNode *tokens, gboolean show_user, GString *out, GError **error);
+gboolean wirt_cli_format_boxes(JsonNode *boxes, GString *out, GError **error);
+char *wirt_cli_format_bytes(guint64 bytes);
 gboolean wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString *out,
                                GError **error);
 

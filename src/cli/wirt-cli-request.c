@@ -3,6 +3,7 @@
  * Pure: no socket, no environment. The unit tests check every command's method, path
  * and body here, so the client code that sends them stays trivial. */
 #include "wirt-cli-request.h"
+#include "wirt-cli-net.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -225,6 +226,19 @@ token_request(const WirtCliArgs *args)
     }
 }
 
+/* /1.0/boxes/NAME?owner=OWNER; box add's body (the file) is streamed by wirt_cli_client_upload().
+ */
+static WirtCliRequest *
+box_request(const WirtCliArgs *args, const char *method)
+{
+    g_autofree char *name = g_uri_escape_string(args->name, NULL, FALSE);
+    g_autoptr(GString) path = g_string_new("/" WIRT_API_VERSION "/boxes/");
+
+    g_string_append(path, name);
+    append_query(path, "owner", args->owner);
+    return wirt_cli_request_new(method, path->str, NULL);
+}
+
 /**
  * wirt_cli_request_whoami:
  * Returns: (transfer full): GET /1.0, which says who the caller is and whether an admin.
@@ -298,6 +312,16 @@ wirt_cli_request_build(const WirtCliArgs *args)
     case WIRT_CLI_CMD_TOKEN_LIST:
     case WIRT_CLI_CMD_TOKEN_REVOKE:
         return token_request(args);
+    case WIRT_CLI_CMD_BOX_ADD:
+        return box_request(args, "POST");
+    case WIRT_CLI_CMD_BOX_LIST:
+        return query_request("/boxes", "owner", args->owner);
+    case WIRT_CLI_CMD_BOX_REMOVE:
+        return box_request(args, "DELETE");
+    case WIRT_CLI_CMD_NET_CREATE:
+    case WIRT_CLI_CMD_NET_LIST:
+    case WIRT_CLI_CMD_NET_DELETE:
+        return wirt_cli_net_request(args);
     }
     g_return_val_if_reached(NULL);
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/wirt-api.h"
@@ -14,6 +15,7 @@
 #include "wirt-cli-client.h"
 #include "wirt-cli-events.h"
 #include "wirt-cli-format.h"
+#include "wirt-cli-net.h"
 #include "wirt-cli-passwd.h"
 
 /* Who the caller is, for naming VMs in tables (GET /1.0). */
@@ -67,6 +69,13 @@ append_action_line(const WirtCliArgs *args, JsonNode *answer, GString *out)
     case WIRT_CLI_CMD_ADOPT:
         line = g_strdup_printf("%s: adopted as %s/%s", ref, args->owner, args->name);
         break;
+    case WIRT_CLI_CMD_BOX_REMOVE:
+        line = g_strdup_printf("box %s: removed", args->name);
+        break;
+    case WIRT_CLI_CMD_NET_CREATE:
+    case WIRT_CLI_CMD_NET_DELETE:
+        line = wirt_cli_net_action_line(args, answer);
+        break;
     case WIRT_CLI_CMD_TOKEN_REVOKE:
         if (args->user)
             line = g_strdup_printf("token %s/%s: revoked", args->user, args->name);
@@ -117,6 +126,7 @@ wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, 
     }
     g_return_val_if_fail(args->command != WIRT_CLI_CMD_EVENTS, FALSE);
     g_return_val_if_fail(args->command != WIRT_CLI_CMD_ADMIN_PASSWD, FALSE);
+    g_return_val_if_fail(args->command != WIRT_CLI_CMD_BOX_ADD, FALSE);
 
     if (table &&
         (args->command == WIRT_CLI_CMD_LIST || args->command == WIRT_CLI_CMD_HISTORY ||
@@ -152,6 +162,10 @@ wirt_cli_run(const WirtCliArgs *args, WirtCliSendFunc send, gpointer user_data, 
         return wirt_cli_format_token_created(answer, out, error);
     case WIRT_CLI_CMD_TOKEN_LIST:
         return wirt_cli_format_tokens(answer, admin || args->user != NULL, out, error);
+    case WIRT_CLI_CMD_BOX_LIST:
+        return wirt_cli_format_boxes(answer, out, error);
+    case WIRT_CLI_CMD_NET_LIST:
+        return wirt_cli_net_format_list(answer, out, error);
     default:
         append_action_line(args, answer, out);
         return TRUE;
@@ -192,6 +206,94 @@ run_events(const WirtCliArgs *args, WirtCliClient *client, GError **error)
            wirt_cli_events_run(client, args, user, admin, stdout, error);
 }
 
+/* Progress of `wirt box add` on stderr: a bar redrawn in place on a terminal, else a
+ * line at every 10%. */
+typedef struct {
+    const char *name;
+    gboolean tty;
+    guint last_tenth;
+    gint64 start;
+    gint64 last_draw;
+} BoxProgress;
+
+static void
+on_box_progress(guint64 done, guint64 total, gpointer user_data)
+{
+    BoxProgress *bp = user_data;
+    guint percent = total ? (guint)(done * 100 / total) : 100;
+    g_autofree char *done_text = wirt_cli_format_bytes(done);
+    g_autofree char *total_text = wirt_cli_format_bytes(total);
+    gint64 now = g_get_monotonic_time();
+
+    if (bp->tty) {
+        double seconds = (double)(now - bp->start) / G_USEC_PER_SEC;
+        g_autofree char *rate =
+            wirt_cli_format_bytes(seconds > 0 ? (guint64)((double)done / seconds) : 0);
+        char bar[31];
+        guint filled = percent * 30 / 100;
+
+        if (done < total && now - bp->last_draw < G_USEC_PER_SEC / 10)
+            return;
+        bp->last_draw = now;
+        memset(bar, '#', filled);
+        memset(bar + filled, '-', 30 - filled);
+        bar[30] = '\0';
+        fprintf(stderr, "\r%s [%s] %3u%% %s/%s %s/s", bp->name, bar, percent, done_text, total_text,
+                rate);
+        if (done >= total)
+            fputc('\n', stderr);
+    } else if (percent / 10 > bp->last_tenth || (done >= total && bp->last_tenth < 10)) {
+        bp->last_tenth = percent / 10;
+        fprintf(stderr, "wirt: box %s: %u%% uploaded (%s of %s)\n", bp->name, percent, done_text,
+                total_text);
+    }
+    fflush(stderr);
+}
+
+/* `wirt box add NAME FILE`: the file is streamed from disk as the request body; wirtd
+ * answers once it has checked the whole box and kept the volume. */
+static gboolean
+run_box_add(const WirtCliArgs *args, WirtCliClient *client, GString *out, GError **error)
+{
+    g_autoptr(GFile) file = g_file_new_for_commandline_arg(args->file);
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GFileInputStream) in = NULL;
+    g_autoptr(GFileInfo) info = NULL;
+    g_autoptr(WirtCliRequest) request = wirt_cli_request_build(args);
+    g_autoptr(JsonNode) answer = NULL;
+    BoxProgress bp = {args->name, isatty(STDERR_FILENO), 0, g_get_monotonic_time(), 0};
+
+    if (!(in = g_file_read(file, NULL, &local)) ||
+        !(info = g_file_input_stream_query_info(
+              in, G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_STANDARD_TYPE, NULL,
+              &local))) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "box add: %s", local->message);
+        return FALSE;
+    }
+    if (g_file_info_get_file_type(info) != G_FILE_TYPE_REGULAR) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "box add: %s is not a regular file",
+                    args->file);
+        return FALSE;
+    }
+    if (!(answer = wirt_cli_client_upload(client, request, G_INPUT_STREAM(in),
+                                          (guint64)g_file_info_get_size(info), on_box_progress, &bp,
+                                          error))) {
+        if (bp.tty && bp.last_draw)
+            fputc('\n', stderr);
+        return FALSE;
+    }
+    if (args->format == WIRT_CLI_FORMAT_JSON) {
+        g_autofree char *json = wirt_api_to_string(answer, TRUE);
+        g_string_append_printf(out, "%s%s", json, g_str_has_suffix(json, "\n") ? "" : "\n");
+    } else {
+        JsonObject *box = JSON_NODE_HOLDS_OBJECT(answer) ? json_node_get_object(answer) : NULL;
+        gint64 size = box ? json_object_get_int_member_with_default(box, "virtual_size", 0) : 0;
+        g_autofree char *size_text = wirt_cli_format_bytes((guint64)size);
+        g_string_append_printf(out, "box %s: added (virtual size %s)\n", args->name, size_text);
+    }
+    return TRUE;
+}
+
 /**
  * wirt_cli_main:
  * @argc: the number of @argv elements
@@ -225,6 +327,8 @@ wirt_cli_main(int argc, const char *const *argv)
         client = wirt_cli_client_new(wirt_cli_args_socket_path(args));
         if (args->command == WIRT_CLI_CMD_EVENTS)
             ok = run_events(args, client, &error);
+        else if (args->command == WIRT_CLI_CMD_BOX_ADD)
+            ok = run_box_add(args, client, out, &error);
         else
             ok = wirt_cli_run(args, send_with_client, client, out, &error);
     }

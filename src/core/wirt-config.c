@@ -27,8 +27,17 @@ static const char *const daemon_keys[] = {
     "socket",     "history",     "stop-timeout",  NULL,
 };
 static const char *const vm_keys[] = {
-    "default-memory-mib", "default-vcpus", "max-memory-mib", "max-vcpus", NULL,
+    "default-memory-mib",
+    "default-vcpus",
+    "max-memory-mib",
+    "max-vcpus",
+    "storage-pool",
+    "max-box-gib",
+    "max-networks-per-user",
+    "allow-nat-networks",
+    NULL,
 };
+static const char *const network_keys[] = {"subnet", "mode", "dhcp", "hidden", "pool", NULL};
 static const char *const pool_keys[] = {"uris", NULL};
 static const char *const http_keys[] = {
     "listen",     "tls-cert",    "tls-key",    "allow-plain-http", "auth",
@@ -82,6 +91,17 @@ pool_config_free(gpointer data)
     g_free(pool);
 }
 
+static void
+network_config_free(gpointer data)
+{
+    WirtNetworkConfig *net = data;
+
+    g_free(net->name);
+    g_free(net->subnet);
+    g_free(net->pool);
+    g_free(net);
+}
+
 static WirtPoolConfig *
 pool_config_new(const char *name, const char *const *uris)
 {
@@ -113,6 +133,11 @@ wirt_config_new_default(void)
     config->default_vcpus = 1;
     config->max_memory_mib = 65536;
     config->max_vcpus = 32;
+    config->storage_pool = g_strdup("default");
+    config->max_box_gib = 64;
+    config->max_networks_per_user = 4;
+    config->allow_nat_networks = FALSE;
+    config->networks = g_ptr_array_new_with_free_func(network_config_free);
     config->socket_path = g_strdup(DEFAULT_SOCKET);
     config->history_path = g_strdup(DEFAULT_HISTORY);
     config->pools = g_ptr_array_new_with_free_func(pool_config_free);
@@ -158,8 +183,10 @@ wirt_config_free(WirtConfig *config)
     g_free(config->user_group);
     g_free(config->admin_group);
     g_free(config->socket_path);
+    g_free(config->storage_pool);
     g_free(config->history_path);
     g_clear_pointer(&config->pools, g_ptr_array_unref);
+    g_clear_pointer(&config->networks, g_ptr_array_unref);
     g_clear_pointer(&config->group_quotas, g_hash_table_unref);
     g_clear_pointer(&config->user_quotas, g_hash_table_unref);
     g_strfreev(config->http.listen);
@@ -378,16 +405,40 @@ load_daemon(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     return TRUE;
 }
 
+/**
+ * wirt_config_storage_pool_valid:
+ * @name: (nullable): a storage pool name from the config
+ * Returns: %TRUE when @name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'.
+ */
+gboolean
+wirt_config_storage_pool_valid(const char *name)
+{
+    gsize len = name ? strlen(name) : 0;
+
+    if (len == 0 || len > 64 || name[0] == '.')
+        return FALSE;
+    for (gsize i = 0; i < len; i++)
+        if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
+            return FALSE;
+    return TRUE;
+}
+
 static gboolean
 load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
 {
     const char *g = "vm";
     gint64 def_mem = (gint64)config->default_memory_mib, def_cpu = config->default_vcpus;
     gint64 max_mem = (gint64)config->max_memory_mib, max_cpu = config->max_vcpus;
+    gint64 max_box = config->max_box_gib;
+    gint64 max_nets = config->max_networks_per_user;
 
     if (!g_key_file_has_group(kf, g))
         return TRUE;
     if (!check_keys(kf, src, g, vm_keys, error) ||
+        !get_string(kf, src, g, "storage-pool", &config->storage_pool, FALSE, error) ||
+        !get_int(kf, src, g, "max-box-gib", 1, 65536, &max_box, error) ||
+        !get_int(kf, src, g, "max-networks-per-user", 0, 1024, &max_nets, error) ||
+        !get_bool(kf, src, g, "allow-nat-networks", &config->allow_nat_networks, error) ||
         !get_int(kf, src, g, "max-memory-mib", 16, G_GINT64_CONSTANT(1) << 32, &max_mem, error) ||
         !get_int(kf, src, g, "max-vcpus", 1, 4096, &max_cpu, error) ||
         !get_int(kf, src, g, "default-memory-mib", 16, max_mem, &def_mem, error) ||
@@ -397,6 +448,14 @@ load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     config->default_vcpus = (guint)def_cpu;
     config->max_memory_mib = (guint64)max_mem;
     config->max_vcpus = (guint)max_cpu;
+    config->max_box_gib = (guint)max_box;
+    config->max_networks_per_user = (guint)max_nets;
+    /* Only a libvirt object name: it never becomes a path of ours. */
+    if (!wirt_config_storage_pool_valid(config->storage_pool))
+        return fail_at(error, src, g, "storage-pool",
+                       "storage-pool: '%s' is not a libvirt storage pool name (letters, digits, "
+                       "'.', '_', '-')",
+                       config->storage_pool);
     return TRUE;
 }
 
@@ -534,6 +593,43 @@ load_pool(GKeyFile *kf, const Source *src, const char *group, const char *name, 
     return TRUE;
 }
 
+static gboolean
+load_network(GKeyFile *kf, const Source *src, const char *group, const char *name,
+             WirtConfig *config, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *mode = NULL;
+    WirtNetworkConfig *net;
+    guint32 network;
+    guint prefix;
+
+    if (!wirt_name_validate(name, NULL))
+        return fail_at(error, src, group, NULL,
+                       "[%s]: network name '%s' may only contain letters, digits and '-'", group,
+                       name);
+    if (wirt_config_find_network(config, name))
+        return fail_at(error, src, group, NULL, "network '%s' is defined twice", name);
+    if (!check_keys(kf, src, group, network_keys, error))
+        return FALSE;
+    net = g_new0(WirtNetworkConfig, 1);
+    net->name = g_strdup(name);
+    net->dhcp = TRUE;
+    g_ptr_array_add(config->networks, net); /* freed with @config on any error below */
+    if (!get_string(kf, src, group, "subnet", &net->subnet, FALSE, error) ||
+        !get_string(kf, src, group, "mode", &mode, FALSE, error) ||
+        !get_bool(kf, src, group, "dhcp", &net->dhcp, error) ||
+        !get_bool(kf, src, group, "hidden", &net->hidden, error) ||
+        !get_string(kf, src, group, "pool", &net->pool, FALSE, error))
+        return FALSE;
+    if (!net->subnet)
+        return fail_at(error, src, group, NULL, "[%s]: 'subnet' is missing", group);
+    if (!wirt_net_parse_subnet(net->subnet, &network, &prefix, &local))
+        return fail_at(error, src, group, "subnet", "subnet: %s", local->message);
+    if (mode && !wirt_net_mode_from_string(mode, &net->mode))
+        return fail_at(error, src, group, "mode", "mode: '%s' is not isolated, nat or route", mode);
+    return TRUE;
+}
+
 /* A directory directly in each home: one path component, nothing clever. */
 static gboolean
 check_home_dir(const Source *src, const char *key, const char *value, GError **error)
@@ -614,6 +710,9 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
                 return fail_at(error, src, g, NULL, "pool '%s' is defined twice", g + 5);
             if (!load_pool(kf, src, g, g + 5, config, error))
                 return FALSE;
+        } else if (g_str_has_prefix(g, "network ")) {
+            if (!load_network(kf, src, g, g + 8, config, error))
+                return FALSE;
         } else if (g_str_has_prefix(g, "quota group:") || g_str_has_prefix(g, "quota user:")) {
             gboolean is_group = g_str_has_prefix(g, "quota group:");
             const char *who = strchr(g, ':') + 1;
@@ -634,10 +733,25 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
                                 g_strdup(who), quota);
         } else {
             return fail_at(error, src, g, NULL,
-                           "unknown group [%s] (known: daemon, vm, http, files, pool NAME, quota, "
-                           "quota group:NAME, quota user:NAME)",
+                           "unknown group [%s] (known: daemon, vm, http, files, pool NAME, network "
+                           "NAME, quota, quota group:NAME, quota user:NAME)",
                            g);
         }
+    }
+    return TRUE;
+}
+
+/* After every [pool NAME] is known: a network's pool= must name one of them. */
+static gboolean
+check_network_pools(const Source *src, WirtConfig *config, GError **error)
+{
+    for (guint i = 0; i < config->networks->len; i++) {
+        const WirtNetworkConfig *net = g_ptr_array_index(config->networks, i);
+        g_autofree char *group = g_strdup_printf("network %s", net->name);
+
+        if (net->pool && !wirt_config_find_pool(config, net->pool))
+            return fail_at(error, src, group, "pool", "pool: no [pool %s] is configured",
+                           net->pool);
     }
     return TRUE;
 }
@@ -668,7 +782,7 @@ wirt_config_load_data(const char *data, gsize len, const char *path_for_messages
     }
     if (!load_daemon(kf, &src, config, error) || !load_vm(kf, &src, config, error) ||
         !load_http(kf, &src, config, error) || !load_files(kf, &src, config, error) ||
-        !load_groups(kf, &src, config, error))
+        !load_groups(kf, &src, config, error) || !check_network_pools(&src, config, error))
         return NULL;
     config->path = g_strdup(path_for_messages);
     return g_steal_pointer(&config);
@@ -708,6 +822,21 @@ wirt_config_set_uris(WirtConfig *config, const char *const *uris)
 {
     g_ptr_array_set_size(config->pools, 0);
     g_ptr_array_add(config->pools, pool_config_new("default", uris));
+}
+
+/**
+ * wirt_config_find_network:
+ * Returns: (transfer none) (nullable): the admins' network [network @name].
+ */
+const WirtNetworkConfig *
+wirt_config_find_network(const WirtConfig *config, const char *name)
+{
+    for (guint i = 0; name && i < config->networks->len; i++) {
+        const WirtNetworkConfig *net = g_ptr_array_index(config->networks, i);
+        if (g_str_equal(net->name, name))
+            return net;
+    }
+    return NULL;
 }
 
 /**

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "wirt-net.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -28,6 +30,17 @@ typedef struct {
     char *name;
     GStrv uris; /* one or more libvirt URIs: the pool's hosts */
 } WirtPoolConfig;
+
+/* [network NAME]: an admins' network (libvirt network "wirt-NAME"), defined and
+ * started on a pool's hosts on demand (docs/configuration.md). */
+typedef struct {
+    char *name;   /* VM-name grammar */
+    char *subnet; /* "10.0.5.0/24", checked by wirt_net_parse_subnet() */
+    WirtNetMode mode;
+    gboolean dhcp;
+    gboolean hidden; /* users neither see nor use it (E12) */
+    char *pool;      /* (nullable): the one pool it exists in; NULL: every pool */
+} WirtNetworkConfig;
 
 /* [http]: the API on TCP (issue 5). Off unless listen= names an address. */
 typedef struct {
@@ -73,6 +86,11 @@ typedef struct {
     guint stop_timeout;     /* seconds from ACPI shutdown to power-off */
     guint64 max_memory_mib; /* per-VM caps on what create accepts */
     guint max_vcpus;
+    char *storage_pool;          /* [vm] storage-pool: the libvirt storage pool boxes live in */
+    guint max_box_gib;           /* [vm] max-box-gib: cap on a box's virtual size and image */
+    guint max_networks_per_user; /* [vm] max-networks-per-user: users' own networks */
+    gboolean allow_nat_networks; /* [vm] allow-nat-networks: users may make NAT networks */
+    GPtrArray *networks;         /* WirtNetworkConfig*: [network NAME], in file order */
     guint64 default_memory_mib;
     guint default_vcpus;
     char *socket_path;
@@ -92,6 +110,12 @@ WirtConfig *wirt_config_load_data(const char *data, gsize len, const char *path_
 void wirt_config_set_uris(WirtConfig *config, const char *const *uris);
 void wirt_config_free(WirtConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtConfig, wirt_config_free)
+
+/* Whether @name may be [vm] storage-pool: 1 to 64 of [A-Za-z0-9._-], not starting with '.'. */
+gboolean wirt_config_storage_pool_valid(const char *name);
+
+/* (transfer none) (nullable): the admins' network [network @name]. */
+const WirtNetworkConfig *wirt_config_find_network(const WirtConfig *config, const char *name);
 
 const WirtPoolConfig *wirt_config_find_pool(const WirtConfig *config, const char *name);
 

@@ -21,14 +21,27 @@ wirt_vm_state_to_string(WirtVmState state)
 }
 
 static const char *const action_names[WIRT_ACTION_LAST] = {
-    [WIRT_ACTION_LIST] = "list",           [WIRT_ACTION_VIEW] = "view",
-    [WIRT_ACTION_CREATE] = "create",       [WIRT_ACTION_START] = "start",
-    [WIRT_ACTION_STOP] = "stop",           [WIRT_ACTION_DESTROY] = "destroy",
-    [WIRT_ACTION_REBOOT] = "reboot",       [WIRT_ACTION_SUSPEND] = "suspend",
-    [WIRT_ACTION_RESUME] = "resume",       [WIRT_ACTION_AUTOSTART] = "autostart",
-    [WIRT_ACTION_DELETE] = "delete",       [WIRT_ACTION_ATTACH_DISK] = "attach-disk",
-    [WIRT_ACTION_ADOPT] = "adopt",         [WIRT_ACTION_VIEW_HOSTS] = "view-hosts",
+    [WIRT_ACTION_LIST] = "list",
+    [WIRT_ACTION_VIEW] = "view",
+    [WIRT_ACTION_CREATE] = "create",
+    [WIRT_ACTION_START] = "start",
+    [WIRT_ACTION_STOP] = "stop",
+    [WIRT_ACTION_DESTROY] = "destroy",
+    [WIRT_ACTION_REBOOT] = "reboot",
+    [WIRT_ACTION_SUSPEND] = "suspend",
+    [WIRT_ACTION_RESUME] = "resume",
+    [WIRT_ACTION_AUTOSTART] = "autostart",
+    [WIRT_ACTION_DELETE] = "delete",
+    [WIRT_ACTION_ATTACH_DISK] = "attach-disk",
+    [WIRT_ACTION_ADOPT] = "adopt",
+    [WIRT_ACTION_VIEW_HOSTS] = "view-hosts",
     [WIRT_ACTION_CONFIGURE] = "configure",
+    [WIRT_ACTION_BOX_ADD] = "box-add",
+    [WIRT_ACTION_BOX_VIEW] = "box-view",
+    [WIRT_ACTION_BOX_REMOVE] = "box-remove",
+    [WIRT_ACTION_NET_CREATE] = "net-create",
+    [WIRT_ACTION_NET_VIEW] = "net-view",
+    [WIRT_ACTION_NET_DELETE] = "net-delete",
 };
 
 /**
@@ -70,10 +83,34 @@ wirt_action_is_change(WirtAction action)
     case WIRT_ACTION_LIST:
     case WIRT_ACTION_VIEW:
     case WIRT_ACTION_VIEW_HOSTS:
+    case WIRT_ACTION_BOX_VIEW:
+    case WIRT_ACTION_NET_VIEW:
         return FALSE;
     default:
         return TRUE;
     }
+}
+
+/**
+ * wirt_action_is_box:
+ * Returns: %TRUE for BOX_ADD, BOX_VIEW and BOX_REMOVE.
+ */
+gboolean
+wirt_action_is_box(WirtAction action)
+{
+    return action == WIRT_ACTION_BOX_ADD || action == WIRT_ACTION_BOX_VIEW ||
+           action == WIRT_ACTION_BOX_REMOVE;
+}
+
+/**
+ * wirt_action_is_net:
+ * Returns: %TRUE for NET_CREATE, NET_VIEW and NET_DELETE.
+ */
+gboolean
+wirt_action_is_net(WirtAction action)
+{
+    return action == WIRT_ACTION_NET_CREATE || action == WIRT_ACTION_NET_VIEW ||
+           action == WIRT_ACTION_NET_DELETE;
 }
 
 /**

@@ -36,6 +36,12 @@ typedef enum {
     WIRT_ACTION_ADOPT,       /* admin only: claim an existing libvirt domain */
     WIRT_ACTION_VIEW_HOSTS,  /* pools and nodes: users see names only */
     WIRT_ACTION_CONFIGURE,   /* memory, vcpus: from the next boot on */
+    WIRT_ACTION_BOX_ADD,     /* upload a box: users into their own namespace, admins shared */
+    WIRT_ACTION_BOX_VIEW,    /* list boxes, show one (shared boxes: every member) */
+    WIRT_ACTION_BOX_REMOVE,  /* delete a box's volume (refused while a VM uses it) */
+    WIRT_ACTION_NET_CREATE,  /* define a network: users their own, admins' come from the config */
+    WIRT_ACTION_NET_VIEW,    /* list networks, show one (admins' visible ones: every member) */
+    WIRT_ACTION_NET_DELETE,  /* destroy and undefine a network (refused while a VM uses it) */
     WIRT_ACTION_LAST,
 } WirtAction;
 
@@ -43,6 +49,10 @@ const char *wirt_action_to_string(WirtAction action);
 gboolean wirt_action_from_string(const char *text, WirtAction *out_action);
 /* TRUE for actions that change a VM (refused in read-only modes). */
 gboolean wirt_action_is_change(WirtAction action);
+/* TRUE for the box actions, whose object is a box, not a VM (policy: boxes are private). */
+gboolean wirt_action_is_box(WirtAction action);
+/* TRUE for the network actions, whose object is a network (policy: like boxes). */
+gboolean wirt_action_is_net(WirtAction action);
 
 /* Which front door an actor came through (recorded in history). */
 typedef enum {

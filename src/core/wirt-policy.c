@@ -14,6 +14,30 @@
  * Adopt is for admins. Create needs a mode that lets users change things.
  * "Not found" is used whenever the actor may not see the VM, so that the
  * answer for another user's VM is the same as for a VM that does not exist.
+ *
+ * Boxes (box-add, box-view, box-remove; docs/boxes.md) have an owner too, or
+ * none for shared boxes (@vm_owner NULL). A box is a user's private upload in
+ * every security mode: another user's box is "not found", even where VMs are
+ * open to everyone. Shared boxes are the admins': every member sees them,
+ * only admins add or remove them. Users add and remove their own boxes when
+ * the mode lets them change things.
+ *
+ *   member           | own box                 | another user's box | shared box
+ *   box-view         | allow                   | not found          | allow
+ *   box-add          | allow if mode changes   | not found          | denied
+ *   box-remove       | allow if mode changes   | not found          | denied
+ */
+/*
+ * Networks (net-create, net-view, net-delete; docs/configuration.md, [network
+ * NAME]) follow the same table as boxes: a user's network is private in every
+ * mode, the admins' networks (no owner) are seen by every member and managed
+ * in the config only. Hidden admin networks are "not found" for users; the
+ * service decides that, since only it knows the config section.
+ *
+ *   member           | own network             | another user's | admins' network
+ *   net-view         | allow                   | not found      | allow
+ *   net-create       | allow if mode changes   | not found      | denied
+ *   net-delete       | allow if mode changes   | not found      | denied
  */
 #include "wirt-policy.h"
 
@@ -47,6 +71,42 @@ not_found(const char **out_reason)
     return WIRT_POLICY_NOT_FOUND;
 }
 
+/* A member (not an admin) and a box: see the table above. */
+static WirtPolicyDecision
+decide_box(WirtSecurityMode mode, const WirtActor *actor, WirtAction action, const char *box_owner,
+           const char **out_reason)
+{
+    gboolean own = box_owner && actor->user && g_str_equal(box_owner, actor->user);
+
+    if (box_owner && !own)
+        return not_found(out_reason);
+    if (action == WIRT_ACTION_BOX_VIEW)
+        return WIRT_POLICY_ALLOW;
+    if (!box_owner)
+        return deny(out_reason, "shared boxes are managed by admins");
+    if (!mode_lets_users_change(mode))
+        return deny(out_reason, "the security mode is read-only for users");
+    return WIRT_POLICY_ALLOW;
+}
+
+/* A member (not an admin) and a network: see the table above. */
+static WirtPolicyDecision
+decide_net(WirtSecurityMode mode, const WirtActor *actor, WirtAction action, const char *net_owner,
+           const char **out_reason)
+{
+    gboolean own = net_owner && actor->user && g_str_equal(net_owner, actor->user);
+
+    if (net_owner && !own)
+        return not_found(out_reason);
+    if (action == WIRT_ACTION_NET_VIEW)
+        return WIRT_POLICY_ALLOW;
+    if (!net_owner)
+        return deny(out_reason, "the admins' networks are managed in the configuration");
+    if (!mode_lets_users_change(mode))
+        return deny(out_reason, "the security mode is read-only for users");
+    return WIRT_POLICY_ALLOW;
+}
+
 /**
  * wirt_policy_decide:
  * @config: the daemon's configuration (security mode, allow-* switches)
@@ -73,6 +133,10 @@ wirt_policy_decide(const WirtConfig *config, const WirtActor *actor, WirtAction 
         return WIRT_POLICY_ALLOW;
     if (!actor->is_member)
         return deny(out_reason, "not a member of the wirt user group");
+    if (wirt_action_is_box(action))
+        return decide_box(mode, actor, action, vm_owner, out_reason);
+    if (wirt_action_is_net(action))
+        return decide_net(mode, actor, action, vm_owner, out_reason);
 
     if (collection) {
         switch (action) {
@@ -132,6 +196,62 @@ wirt_policy_check(const WirtConfig *config, const WirtActor *actor, WirtAction a
         else
             g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "%s: %s",
                         wirt_action_to_string(action), reason);
+        return FALSE;
+    }
+}
+
+/**
+ * wirt_policy_check_box:
+ * @box_owner: (nullable): the box's owner; %NULL for a shared box
+ * @box_label: how to name the box in a message ("tiny", "shared/tiny", "bob/tiny")
+ * Returns: %TRUE when allowed; else %FALSE with %WIRT_ERROR_NOT_FOUND (worded
+ * exactly like a missing box) or %WIRT_ERROR_DENIED.
+ */
+gboolean
+wirt_policy_check_box(const WirtConfig *config, const WirtActor *actor, WirtAction action,
+                      const char *box_owner, const char *box_label, GError **error)
+{
+    const char *reason = NULL;
+
+    g_return_val_if_fail(wirt_action_is_box(action), FALSE);
+    switch (wirt_policy_decide(config, actor, action, box_owner, &reason)) {
+    case WIRT_POLICY_ALLOW:
+        return TRUE;
+    case WIRT_POLICY_NOT_FOUND:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "box %s: not found", box_label);
+        return FALSE;
+    case WIRT_POLICY_DENY:
+    default:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "box %s: %s: %s", box_label,
+                    wirt_action_to_string(action), reason);
+        return FALSE;
+    }
+}
+
+/**
+ * wirt_policy_check_net:
+ * @net_owner: (nullable): the network's owner; %NULL for an admins' network
+ * @net_label: how to name the network in a message ("lab", "bob/lab")
+ * Returns: %TRUE when allowed; else %FALSE with %WIRT_ERROR_NOT_FOUND (worded
+ * exactly like a missing network) or %WIRT_ERROR_DENIED.
+ */
+gboolean
+wirt_policy_check_net(const WirtConfig *config, const WirtActor *actor, WirtAction action,
+                      const char *net_owner, const char *net_label, GError **error)
+{
+    const char *reason = NULL;
+
+    g_return_val_if_fail(wirt_action_is_net(action), FALSE);
+    switch (wirt_policy_decide(config, actor, action, net_owner, &reason)) {
+    case WIRT_POLICY_ALLOW:
+        return TRUE;
+    case WIRT_POLICY_NOT_FOUND:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "network %s: not found", net_label);
+        return FALSE;
+    case WIRT_POLICY_DENY:
+    default:
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_DENIED, "network %s: %s: %s", net_label,
+                    wirt_action_to_string(action), reason);
         return FALSE;
     }
 }

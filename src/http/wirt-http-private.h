@@ -35,6 +35,17 @@ typedef struct {
 /* seed 001's XML interface (wirt-http-virt.c). */
 const WirtHttpRoute *wirt_http_virt_routes(gsize *out_n);
 
+/* /1.0/boxes (wirt-http-boxes.c). Box uploads stream their body: the early
+ * handler calls wirt_http_boxes_prepare() and dispatches at once, and the
+ * got-body handler gives the message to wirt_http_boxes_body_done(). */
+const WirtHttpRoute *wirt_http_boxes_routes(gsize *out_n);
+gboolean wirt_http_boxes_is_upload(SoupServerMessage *msg, const char *path);
+gboolean wirt_http_boxes_prepare(SoupServerMessage *msg, guint max_box_gib);
+gboolean wirt_http_boxes_body_done(SoupServerMessage *msg);
+
+/* /1.0/networks (wirt-http-net.c). */
+const WirtHttpRoute *wirt_http_net_routes(gsize *out_n);
+
 /* Replies. Every error has the one JSON shape of docs/api.md. */
 void wirt_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *node);
 void wirt_http_reply_error(SoupServerMessage *msg, const GError *error);

@@ -1071,7 +1071,7 @@ static const char *const known_query_keys[] = {"owner", "user", "vm", "limit", N
 
 static GPtrArray *route_segments; /* GStrv per route of all_routes(): its pattern split at '/' */
 
-/* Every route of every module, in order: /1.0 first, then seed 001's /virt.
+/* Every route of every module, in order: /1.0 first (boxes last), then seed 001's /virt.
  * Their patterns are split once here, not on every request. */
 static GPtrArray *
 all_routes(void)
@@ -1079,12 +1079,18 @@ all_routes(void)
     static GPtrArray *all;
 
     if (!all) {
-        const WirtHttpRoute *virt;
+        const WirtHttpRoute *virt, *boxes;
         gsize n = 0;
 
         all = g_ptr_array_new();
         for (gsize i = 0; i < G_N_ELEMENTS(routes); i++)
             g_ptr_array_add(all, (gpointer)&routes[i]);
+        boxes = wirt_http_boxes_routes(&n);
+        for (gsize i = 0; i < n; i++)
+            g_ptr_array_add(all, (gpointer)&boxes[i]);
+        boxes = wirt_http_net_routes(&n); /* networks after boxes */
+        for (gsize i = 0; i < n; i++)
+            g_ptr_array_add(all, (gpointer)&boxes[i]);
         virt = wirt_http_virt_routes(&n);
         for (gsize i = 0; i < n; i++)
             g_ptr_array_add(all, (gpointer)&virt[i]);
@@ -1352,17 +1358,16 @@ is_unix_caller(SoupServerMessage *msg)
     return socket && g_socket_get_family(socket) == G_SOCKET_FAMILY_UNIX;
 }
 
+/* Finds out who the caller is (peer credentials, a session, or a login) and
+ * dispatches; a login is checked asynchronously, with @msg paused meanwhile. */
 static void
-handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
-           GHashTable *query, gpointer user_data)
+authenticate_and_dispatch(WirtHttp *self, SoupServerMessage *msg, const char *path,
+                          GHashTable *query)
 {
-    WirtHttp *self = user_data;
     g_autoptr(GError) error = NULL;
     g_autoptr(WirtActor) actor = NULL;
     uid_t uid = (uid_t)-1;
 
-    if (soup_server_message_get_status(msg) != 0)
-        return; /* the early handler answered already (413, 411) */
     if (is_unix_caller(msg)) {
         if (!peer_uid(msg, &uid, &error) ||
             !(actor = wirt_service_actor_for_uid(self->service, uid, WIRT_DOOR_CLI, &error))) {
@@ -1393,16 +1398,35 @@ handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char 
     }
 }
 
-/* Before any body is read: refuse what is too big to be an API request, so a
- * client cannot make wirtd buffer megabytes (libsoup reads whole bodies). */
 static void
-handle_early(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg,
-             const char *path G_GNUC_UNUSED, GHashTable *query G_GNUC_UNUSED,
-             gpointer user_data G_GNUC_UNUSED)
+handle_any(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
+           GHashTable *query, gpointer user_data)
 {
+    if (soup_server_message_get_status(msg) != 0)
+        return; /* the early handler answered already (413, 411) */
+    if (wirt_http_boxes_body_done(msg))
+        return; /* a box upload, dispatched at got-headers: its body has ended */
+    authenticate_and_dispatch(user_data, msg, path, query);
+}
+
+/* Before any body is read: refuse what is too big to be an API request, so a
+ * client cannot make wirtd buffer megabytes (libsoup reads whole bodies).
+ * Box uploads are streamed instead (wirt-http-boxes.c). */
+static void
+handle_early(SoupServer *server G_GNUC_UNUSED, SoupServerMessage *msg, const char *path,
+             GHashTable *query, gpointer user_data)
+{
+    WirtHttp *self = user_data;
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
     goffset length = soup_message_headers_get_content_length(headers);
 
+    /* A box upload is the one body that may be big: it is streamed to the
+     * service as it arrives, so its caller is authenticated and dispatched now. */
+    if (wirt_http_boxes_is_upload(msg, path)) {
+        if (wirt_http_boxes_prepare(msg, self->config->max_box_gib))
+            authenticate_and_dispatch(self, msg, path, query);
+        return;
+    }
     if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED) {
         wirt_http_reply_error_status(msg, SOUP_STATUS_LENGTH_REQUIRED, WIRT_ERROR_INVALID,
                                      "request bodies need a Content-Length");

@@ -20,7 +20,9 @@
 #include "core/wirt-policy.h"
 #include "core/wirt-quota.h"
 #include "util/wirt-util.h"
+#include "virt/wirt-virt-box.h"
 #include "wirt-audit.h"
+#include "wirt-networks.h"
 #include "wirt-build-config.h"
 
 #define HISTORY_READ_MAX (8 * 1024 * 1024)
@@ -40,6 +42,7 @@ struct _WirtService {
     guint listener_id;
     WirtServiceRecordFunc record_func;
     gpointer record_data;
+    GHashTable *box_uploads; /* volume name -> uploader's uid: uploads in flight (boxes block) */
 };
 
 typedef struct {
@@ -366,6 +369,7 @@ wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error)
     service->identities = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, identity_free);
     service->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     service->listener_id = wirt_hosts_add_listener(hosts, on_vm_changed, service);
+    service->box_uploads = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return service;
 }
 
@@ -394,6 +398,7 @@ wirt_service_free(WirtService *service)
     wirt_audit_free(service->audit);
     g_hash_table_unref(service->reserved);
     g_hash_table_unref(service->reserved_names);
+    g_hash_table_unref(service->box_uploads);
     g_free(service);
 }
 
@@ -1841,4 +1846,649 @@ wirt_service_vm_read_finish(GAsyncResult *result, GError **error)
 {
     g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
     return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* ====================================================================== */
+/* Boxes (docs/boxes.md)                                                   */
+/*                                                                          */
+/* libvirt is the only record: a box is a volume named box[.OWNER].NAME.qcow2 */
+/* in [vm] storage-pool of a host (wirt-virt-box.h). Policy is decided here  */
+/* on the main loop; uploads, lists and deletes run in GTask workers. The    */
+/* uploads in flight are the one thing held here (service->box_uploads), so  */
+/* that a half-made volume is shown as "uploading" and cannot be removed.    */
+
+typedef struct {
+    WirtConn *conn;
+    char *pool;
+    char *node;
+} BoxHost;
+
+static void
+box_host_free(gpointer data)
+{
+    BoxHost *bh = data;
+
+    wirt_conn_unref(bh->conn);
+    g_free(bh->pool);
+    g_free(bh->node);
+    g_free(bh);
+}
+
+/* A box found on one host, for the main loop to filter and print. */
+typedef struct {
+    WirtVirtBox *box;
+    const BoxHost *host; /* borrowed from BoxWork.hosts */
+} BoxRow;
+
+static void
+box_row_free(gpointer data)
+{
+    BoxRow *row = data;
+
+    wirt_virt_box_free(row->box);
+    g_free(row);
+}
+
+typedef struct {
+    WirtService *service;
+    WirtActor *actor;
+    WirtAction action;
+    char *owner;        /* (nullable): NULL = shared */
+    char *name;         /* (nullable): list */
+    char *filter;       /* list: ?owner= as given */
+    gboolean any_owner; /* get without ?owner= for a user: own, else shared */
+    char *volume;
+    char *label;
+    GPtrArray *hosts; /* BoxHost*: up hosts (add: the one to upload to) */
+    GInputStream *body;
+    GCancellable *cancellable;
+    gboolean registered; /* add: volume is in service->box_uploads */
+    WirtBoxInfo info;    /* add: what the reader found */
+    GPtrArray *rows;     /* BoxRow*: list, get, remove (what was found) */
+} BoxWork;
+
+static void
+box_work_free(gpointer data)
+{
+    BoxWork *work = data;
+
+    if (work->registered)
+        g_hash_table_remove(work->service->box_uploads, work->volume);
+    wirt_actor_free(work->actor);
+    g_free(work->owner);
+    g_free(work->name);
+    g_free(work->filter);
+    g_free(work->volume);
+    g_free(work->label);
+    g_clear_pointer(&work->hosts, g_ptr_array_unref);
+    g_clear_object(&work->body);
+    g_clear_object(&work->cancellable);
+    wirt_box_info_clear(&work->info);
+    g_clear_pointer(&work->rows, g_ptr_array_unref);
+    g_free(work);
+}
+
+static void
+json_node_free_cb(gpointer data)
+{
+    json_node_unref(data);
+}
+
+static char *
+box_label(const char *owner, const char *name)
+{
+    return owner ? g_strdup_printf("%s/%s", owner, name) : g_strdup_printf("shared/%s", name);
+}
+
+/* The history line of a box change: no VM, the box in the detail. */
+static void
+box_record(BoxWork *work, const GError *error)
+{
+    g_auto(WirtHistoryRecord) rec = {0};
+    g_autoptr(GError) local = NULL;
+    const BoxHost *bh = work->hosts && work->hosts->len ? g_ptr_array_index(work->hosts, 0) : NULL;
+
+    rec.time = wirt_util_iso8601_now();
+    rec.actor = g_strdup(work->actor->user);
+    rec.uid = work->actor->uid;
+    rec.door = g_strdup(wirt_door_to_string(work->actor->door));
+    rec.owner = g_strdup(work->owner);
+    rec.node = bh && work->action == WIRT_ACTION_BOX_ADD ? g_strdup(bh->node) : NULL;
+    rec.action = g_strdup(wirt_action_to_string(work->action));
+    rec.ok = error == NULL;
+    rec.error = error ? g_strdup(error->message) : NULL;
+    if (work->action == WIRT_ACTION_BOX_ADD && !error)
+        rec.detail = g_strdup_printf(
+            "box=%s volume=%s image_bytes=%" G_GUINT64_FORMAT " virtual_size=%" G_GUINT64_FORMAT,
+            work->name, work->volume, work->info.image_bytes, work->info.qcow2_virtual_size);
+    else
+        rec.detail = g_strdup_printf("box=%s", work->name);
+    if (!wirt_audit_append(work->service->audit, &rec, &local))
+        g_warning("history: %s", local->message);
+    if (work->service->record_func)
+        work->service->record_func(&rec, work->service->record_data);
+}
+
+static JsonNode *
+box_to_json(const WirtVirtBox *box, const BoxHost *bh, const char *storage_pool, gboolean uploading)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, box->name);
+    json_builder_set_member_name(b, "owner");
+    if (box->owner)
+        json_builder_add_string_value(b, box->owner);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "shared");
+    json_builder_add_boolean_value(b, box->owner == NULL);
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, uploading ? "uploading" : "ready");
+    json_builder_set_member_name(b, "virtual_size");
+    json_builder_add_int_value(b, (gint64)box->capacity);
+    json_builder_set_member_name(b, "allocation");
+    json_builder_add_int_value(b, (gint64)box->allocation);
+    json_builder_set_member_name(b, "volume");
+    json_builder_add_string_value(b, box->volume);
+    json_builder_set_member_name(b, "storage_pool");
+    json_builder_add_string_value(b, storage_pool);
+    json_builder_set_member_name(b, "pool");
+    json_builder_add_string_value(b, bh->pool);
+    json_builder_set_member_name(b, "node");
+    json_builder_add_string_value(b, bh->node);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+/* The owner a request means: "-" is shared; none is the user's own (admins: shared). */
+static gboolean
+box_owner_of(const WirtActor *actor, const char *owner, char **out_owner, GError **error)
+{
+    if (owner && g_str_equal(owner, WIRT_SERVICE_UNOWNED)) {
+        *out_owner = NULL;
+        return TRUE;
+    }
+    if (owner && !wirt_name_validate_owner(owner, error))
+        return FALSE;
+    *out_owner = g_strdup(owner ? owner : actor->is_admin ? NULL : actor->user);
+    return TRUE;
+}
+
+/* Every up host (@first_pool_only: the first up host of the first pool), with a connection. */
+static GPtrArray *
+box_hosts(WirtService *service, gboolean first_only, GError **error)
+{
+    g_autoptr(GPtrArray) hosts = wirt_hosts_list(service->hosts);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(box_host_free);
+    const WirtPoolConfig *first = g_ptr_array_index(service->config->pools, 0);
+
+    for (guint i = 0; i < hosts->len; i++) {
+        WirtHost *host = g_ptr_array_index(hosts, i);
+        WirtConn *conn;
+        BoxHost *bh;
+
+        if (first_only && !g_str_equal(wirt_host_get_pool(host), first->name))
+            continue;
+        if (!wirt_host_is_up(host) || !(conn = wirt_host_get_conn(host, NULL)))
+            continue;
+        bh = g_new0(BoxHost, 1);
+        bh->conn = conn;
+        bh->pool = g_strdup(wirt_host_get_pool(host));
+        bh->node = g_strdup(wirt_host_get_node(host));
+        g_ptr_array_add(out, bh);
+        if (first_only)
+            break;
+    }
+    if (out->len == 0) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                    "boxes: no host of pool %s is up, try again later", first->name);
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
+static GTask *
+box_task_new(WirtService *service, const WirtActor *actor, WirtAction action,
+             GAsyncReadyCallback callback, gpointer user_data, BoxWork **out_work)
+{
+    GTask *task = g_task_new(NULL, NULL, callback, user_data);
+    BoxWork *work = g_new0(BoxWork, 1);
+
+    work->service = service;
+    work->actor = actor_copy(actor);
+    work->action = action;
+    g_task_set_task_data(task, work, box_work_free);
+    g_task_set_source_tag(task, wirt_service_box_finish);
+    *out_work = work;
+    return task;
+}
+
+/* Fails @task on the main loop; changes are recorded in history, refused ones too. */
+static void
+box_fail(GTask *task, GError *error)
+{
+    BoxWork *work = g_task_get_task_data(task);
+
+    if (work->action != WIRT_ACTION_BOX_VIEW)
+        box_record(work, error);
+    g_task_return_error(task, error);
+    g_object_unref(task);
+}
+
+/**
+ * wirt_service_box_finish:
+ * Returns: (transfer full) (nullable): the answer as JSON, or %NULL with @error set.
+ */
+JsonNode *
+wirt_service_box_finish(GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == wirt_service_box_finish, NULL);
+    return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* The worker's verdict comes back here: (transfer full) @task. */
+static void
+box_worker_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = user_data;
+    BoxWork *work = g_task_get_task_data(task);
+    GError *error = NULL;
+    JsonNode *node = NULL;
+
+    if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+        /* Users do not see libvirt URIs (E4): a down host is named, nothing more. */
+        if (!work->actor->is_admin && g_error_matches(error, WIRT_ERROR, WIRT_ERROR_HOST_DOWN)) {
+            g_clear_error(&error);
+            error = g_error_new(WIRT_ERROR, WIRT_ERROR_HOST_DOWN,
+                                "box %s: a host is down, try again later", work->label);
+        }
+        box_fail(task, error);
+        return;
+    }
+    switch (work->action) {
+    case WIRT_ACTION_BOX_ADD: {
+        const BoxHost *bh = g_ptr_array_index(work->hosts, 0);
+        g_autoptr(WirtVirtBox) box = g_new0(WirtVirtBox, 1);
+        JsonObject *obj;
+
+        box->volume = g_strdup(work->volume);
+        box->owner = g_strdup(work->owner);
+        box->name = g_strdup(work->name);
+        box->capacity = work->info.qcow2_virtual_size;
+        box->allocation = work->info.image_bytes;
+        node = box_to_json(box, bh, work->service->config->storage_pool, FALSE);
+        obj = json_node_get_object(node);
+        json_object_set_int_member(obj, "image_bytes", (gint64)work->info.image_bytes);
+        json_object_set_int_member(obj, "metadata_virtual_size_gib",
+                                   (gint64)work->info.virtual_size_gib);
+        json_object_set_boolean_member(obj, "has_vagrantfile", work->info.has_vagrantfile);
+        box_record(work, NULL);
+        break;
+    }
+    case WIRT_ACTION_BOX_VIEW: {
+        g_autoptr(JsonArray) array = json_array_new();
+        const BoxRow *found = NULL;
+
+        for (guint i = 0; i < work->rows->len; i++) {
+            const BoxRow *row = g_ptr_array_index(work->rows, i);
+            const WirtVirtBox *box = row->box;
+            gboolean uploading = g_hash_table_contains(work->service->box_uploads, box->volume);
+
+            if (wirt_policy_decide(work->service->config, work->actor, WIRT_ACTION_BOX_VIEW,
+                                   box->owner, NULL) != WIRT_POLICY_ALLOW)
+                continue;
+            if (work->name) {
+                /* get: the named owner's box; for a user without ?owner=, their own wins. */
+                if (!g_str_equal(box->name, work->name))
+                    continue;
+                if (work->any_owner ? (box->owner && g_strcmp0(box->owner, work->owner) != 0)
+                                    : g_strcmp0(box->owner, work->owner) != 0)
+                    continue;
+                if (!found || (box->owner && !found->box->owner))
+                    found = row;
+                continue;
+            }
+            if (work->filter && !(g_str_equal(work->filter, WIRT_SERVICE_UNOWNED)
+                                      ? box->owner == NULL
+                                      : g_strcmp0(box->owner, work->filter) == 0))
+                continue;
+            json_array_add_element(
+                array, box_to_json(box, row->host, work->service->config->storage_pool, uploading));
+        }
+        if (work->name) {
+            if (!found) {
+                box_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "box %s: not found",
+                                           work->label));
+                return;
+            }
+            node =
+                box_to_json(found->box, found->host, work->service->config->storage_pool,
+                            g_hash_table_contains(work->service->box_uploads, found->box->volume));
+        } else {
+            node = json_node_init_array(json_node_alloc(), array);
+        }
+        break;
+    }
+    case WIRT_ACTION_BOX_REMOVE: {
+        const BoxRow *row = g_ptr_array_index(work->rows, 0);
+        node = box_to_json(row->box, row->host, work->service->config->storage_pool, FALSE);
+        box_record(work, NULL);
+        break;
+    }
+    default:
+        g_assert_not_reached();
+    }
+    g_task_return_pointer(task, node, json_node_free_cb);
+    g_object_unref(task);
+}
+
+static void
+box_thread(GTask *inner, gpointer source G_GNUC_UNUSED, gpointer task_data,
+           GCancellable *cancellable G_GNUC_UNUSED)
+{
+    BoxWork *work = task_data;
+    const char *storage_pool = work->service->config->storage_pool;
+    GError *error = NULL;
+
+    switch (work->action) {
+    case WIRT_ACTION_BOX_ADD: {
+        const BoxHost *bh = g_ptr_array_index(work->hosts, 0);
+        WirtBoxLimits limits;
+        g_autoptr(WirtBoxReader) reader = NULL;
+
+        wirt_box_limits_init_default(&limits);
+        limits.max_virtual_size = (guint64)work->service->config->max_box_gib * WIRT_BOX_GIB;
+        limits.max_image_bytes = limits.max_virtual_size;
+        reader = wirt_box_reader_new(work->body, &limits, work->cancellable);
+        if (!wirt_virt_box_upload(bh->conn, storage_pool, work->volume, reader, &work->info,
+                                  &error)) {
+            g_task_return_error(inner, error);
+            return;
+        }
+        break;
+    }
+    case WIRT_ACTION_BOX_VIEW:
+    case WIRT_ACTION_BOX_REMOVE:
+        work->rows = g_ptr_array_new_with_free_func(box_row_free);
+        for (guint i = 0; i < work->hosts->len; i++) {
+            const BoxHost *bh = g_ptr_array_index(work->hosts, i);
+            g_autoptr(GPtrArray) boxes = wirt_virt_box_list(bh->conn, storage_pool, &error);
+
+            /* A host without the storage pool holds no boxes. */
+            if (!boxes && g_error_matches(error, WIRT_ERROR, WIRT_ERROR_NOT_FOUND)) {
+                g_clear_error(&error);
+                continue;
+            }
+            if (!boxes) {
+                g_task_return_error(inner, error);
+                return;
+            }
+            for (guint j = 0; j < boxes->len; j++) {
+                WirtVirtBox *box = g_ptr_array_index(boxes, j);
+                BoxRow *row;
+
+                if (work->action == WIRT_ACTION_BOX_REMOVE &&
+                    !g_str_equal(box->volume, work->volume))
+                    continue;
+                if (work->action == WIRT_ACTION_BOX_REMOVE &&
+                    !wirt_virt_box_delete(bh->conn, storage_pool, box->volume, &error)) {
+                    g_task_return_error(inner, error);
+                    return;
+                }
+                row = g_new0(BoxRow, 1);
+                row->box = g_ptr_array_steal_index(boxes, j--);
+                row->host = bh;
+                g_ptr_array_add(work->rows, row);
+            }
+        }
+        if (work->action == WIRT_ACTION_BOX_REMOVE && work->rows->len == 0) {
+            g_task_return_new_error(inner, WIRT_ERROR, WIRT_ERROR_NOT_FOUND, "box %s: not found",
+                                    work->label);
+            return;
+        }
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    g_task_return_boolean(inner, TRUE);
+}
+
+static void
+box_run(GTask *task)
+{
+    GTask *inner = g_task_new(NULL, NULL, box_worker_done, task); /* @task ref moves in */
+
+    g_task_set_task_data(inner, g_task_get_task_data(task), NULL);
+    g_task_run_in_thread(inner, box_thread);
+    g_object_unref(inner);
+}
+
+/* Whether a VM uses the box's volume as its base. The hook for VM disks on
+ * boxes (issue 3): no VM uses a box yet, so nothing is in use. */
+static gboolean
+box_in_use(WirtService *service G_GNUC_UNUSED, const char *volume G_GNUC_UNUSED,
+           char **out_vm G_GNUC_UNUSED)
+{
+    return FALSE;
+}
+
+/* The checks of an upload before any byte is read: owner, policy, name, uploads in
+ * flight, a host to upload to. Fills @work (owner, label, volume, hosts). */
+static gboolean
+box_add_prepare(WirtService *service, const WirtActor *actor, const char *owner, const char *name,
+                BoxWork *work, GError **error)
+{
+    guint mine = 0;
+    GHashTableIter iter;
+    gpointer uid;
+
+    work->name = g_strdup(name);
+    if (!box_owner_of(actor, owner, &work->owner, error)) {
+        work->label = g_strdup(name);
+        return FALSE;
+    }
+    work->label = box_label(work->owner, name);
+    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_ADD, work->owner,
+                               work->label, error) ||
+        !(work->volume = wirt_virt_box_volume_name(work->owner, name, error)))
+        return FALSE;
+    g_hash_table_iter_init(&iter, service->box_uploads);
+    while (g_hash_table_iter_next(&iter, NULL, &uid))
+        mine += GPOINTER_TO_UINT(uid) == actor->uid;
+    if (g_hash_table_contains(service->box_uploads, work->volume)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT, "box %s: already being uploaded",
+                    work->label);
+        return FALSE;
+    }
+    if (g_hash_table_size(service->box_uploads) >= WIRT_SERVICE_BOX_UPLOADS_MAX ||
+        mine >= WIRT_SERVICE_BOX_UPLOADS_PER_USER) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                    "box %s: too many uploads at once (%u of yours, %u in all); "
+                    "try again when one has finished",
+                    work->label, mine, g_hash_table_size(service->box_uploads));
+        return FALSE;
+    }
+    return (work->hosts = box_hosts(service, TRUE, error)) != NULL;
+}
+
+/**
+ * wirt_service_box_add_check:
+ * @owner: (nullable): see wirt-service.h
+ * @error: why the upload would be refused (recorded in history, as a refused upload)
+ *
+ * The checks wirt_service_box_add_async() makes before it reads a byte, for a front door
+ * that would rather refuse before the body is sent (HTTP's "Expect: 100-continue").
+ * Returns: %TRUE when an upload would start now.
+ */
+gboolean
+wirt_service_box_add_check(WirtService *service, const WirtActor *actor, const char *owner,
+                           const char *name, GError **error)
+{
+    BoxWork *work = g_new0(BoxWork, 1);
+    GError *local = NULL;
+    gboolean ok;
+
+    work->service = service;
+    work->actor = actor_copy(actor);
+    work->action = WIRT_ACTION_BOX_ADD;
+    if (!(ok = box_add_prepare(service, actor, owner, name, work, &local))) {
+        box_record(work, local);
+        g_propagate_error(error, local);
+    }
+    box_work_free(work);
+    return ok;
+}
+
+/**
+ * wirt_service_box_add_async:
+ * @owner: (nullable): see wirt-service.h
+ * @body: (transfer none): the upload; read in a worker until the box ends
+ * @cancellable: (nullable): cancels the reads of @body
+ */
+void
+wirt_service_box_add_async(WirtService *service, const WirtActor *actor, const char *owner,
+                           const char *name, GInputStream *body, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
+{
+    BoxWork *work;
+    GTask *task = box_task_new(service, actor, WIRT_ACTION_BOX_ADD, callback, user_data, &work);
+    GError *error = NULL;
+
+    work->body = g_object_ref(body);
+    work->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
+    if (!box_add_prepare(service, actor, owner, name, work, &error)) {
+        box_fail(task, error);
+        return;
+    }
+    g_hash_table_insert(service->box_uploads, g_strdup(work->volume), GUINT_TO_POINTER(actor->uid));
+    work->registered = TRUE;
+    box_run(task);
+}
+
+/**
+ * wirt_service_box_list_async:
+ * @owner: (nullable): only this owner's boxes ("-": the shared ones)
+ */
+void
+wirt_service_box_list_async(WirtService *service, const WirtActor *actor, const char *owner,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+    BoxWork *work;
+    GTask *task = box_task_new(service, actor, WIRT_ACTION_BOX_VIEW, callback, user_data, &work);
+    GError *error = NULL;
+
+    work->label = g_strdup("list");
+    work->filter = g_strdup(owner);
+    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_VIEW, NULL, "list",
+                               &error) ||
+        !(work->hosts = box_hosts(service, FALSE, &error))) {
+        box_fail(task, error);
+        return;
+    }
+    box_run(task);
+}
+
+/**
+ * wirt_service_box_get_async:
+ * @owner: (nullable): see wirt-service.h
+ */
+void
+wirt_service_box_get_async(WirtService *service, const WirtActor *actor, const char *owner,
+                           const char *name, GAsyncReadyCallback callback, gpointer user_data)
+{
+    BoxWork *work;
+    GTask *task = box_task_new(service, actor, WIRT_ACTION_BOX_VIEW, callback, user_data, &work);
+    GError *error = NULL;
+
+    work->name = g_strdup(name);
+    work->any_owner = owner == NULL && !actor->is_admin;
+    if (!box_owner_of(actor, owner, &work->owner, &error)) {
+        work->label = g_strdup(name);
+        box_fail(task, error);
+        return;
+    }
+    work->label = box_label(work->owner, name);
+    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_VIEW, work->owner,
+                               work->label, &error) ||
+        !wirt_name_validate(name, &error) || !(work->hosts = box_hosts(service, FALSE, &error))) {
+        box_fail(task, error);
+        return;
+    }
+    box_run(task);
+}
+
+/**
+ * wirt_service_box_remove_async:
+ * @owner: (nullable): see wirt-service.h
+ */
+void
+wirt_service_box_remove_async(WirtService *service, const WirtActor *actor, const char *owner,
+                              const char *name, GAsyncReadyCallback callback, gpointer user_data)
+{
+    BoxWork *work;
+    GTask *task = box_task_new(service, actor, WIRT_ACTION_BOX_REMOVE, callback, user_data, &work);
+    GError *error = NULL;
+    g_autofree char *vm = NULL;
+
+    work->name = g_strdup(name);
+    if (!box_owner_of(actor, owner, &work->owner, &error)) {
+        work->label = g_strdup(name);
+        box_fail(task, error);
+        return;
+    }
+    work->label = box_label(work->owner, name);
+    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_REMOVE, work->owner,
+                               work->label, &error) ||
+        !(work->volume = wirt_virt_box_volume_name(work->owner, name, &error))) {
+        box_fail(task, error);
+        return;
+    }
+    if (g_hash_table_contains(service->box_uploads, work->volume)) {
+        box_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT, "box %s: it is being uploaded",
+                                   work->label));
+        return;
+    }
+    if (box_in_use(service, work->volume, &vm)) {
+        box_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                                   "box %s: VM %s uses it; delete the VM first", work->label, vm));
+        return;
+    }
+    if (!(work->hosts = box_hosts(service, FALSE, &error))) {
+        box_fail(task, error);
+        return;
+    }
+    box_run(task);
+}
+
+/* ====================================================================== */
+/* Networks (wirt-networks.c): what that file needs of the service         */
+
+/**
+ * wirt_service_get_hosts:
+ * Returns: (transfer none): the hosts the service acts on.
+ */
+WirtHosts *
+wirt_service_get_hosts(WirtService *service)
+{
+    return service->hosts;
+}
+
+/**
+ * wirt_service_record:
+ * @rec: (transfer none): a history line that is not about one VM's operation
+ *
+ * Appends @rec to the history and hands it to the record function (the event
+ * stream). A history that cannot be written is logged; the action stands.
+ */
+void
+wirt_service_record(WirtService *service, const WirtHistoryRecord *rec)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (!wirt_audit_append(service->audit, rec, &local))
+        g_warning("history: %s", local->message);
+    if (service->record_func)
+        service->record_func(rec, service->record_data);
 }

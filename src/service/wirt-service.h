@@ -111,4 +111,36 @@ void wirt_service_vm_device_async(WirtService *service, const WirtActor *actor, 
                                   const char *name, gboolean attach, const char *xml, gsize len,
                                   GAsyncReadyCallback callback, gpointer user_data);
 
+/* Boxes (docs/boxes.md): libvirt storage volumes named after owner and box, listed
+ * from libvirt. @owner as the caller gave it: NULL means the actor's own box for
+ * users and a shared box for admins; WIRT_SERVICE_UNOWNED ("-") names a shared box.
+ * Every function checks policy (box-add, box-view, box-remove) first; another
+ * user's box is NOT_FOUND, worded like a missing one. Finish any of them with
+ * wirt_service_box_finish(): (transfer full) the box (add, get, remove) or the
+ * array of boxes (list) as JSON. */
+#define WIRT_SERVICE_BOX_UPLOADS_MAX 4      /* uploads in flight at once */
+#define WIRT_SERVICE_BOX_UPLOADS_PER_USER 2 /* … and per user */
+
+/* Reads the box from @body (blocking reads, in a worker: the caller feeds it) and
+ * uploads box.img into a new volume; nothing is kept unless the whole box passed. */
+void wirt_service_box_add_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                const char *name, GInputStream *body, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+/* The checks of box_add before any byte is read (policy, name, uploads in flight, a
+ * host up): for a front door that refuses before the body is sent. A refusal is
+ * recorded in history. */
+gboolean wirt_service_box_add_check(WirtService *service, const WirtActor *actor, const char *owner,
+                                    const char *name, GError **error);
+/* @owner (nullable) filters by owner ("-": shared only). */
+void wirt_service_box_list_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                 GAsyncReadyCallback callback, gpointer user_data);
+/* Users without @owner: their own box NAME, else the shared one. */
+void wirt_service_box_get_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                const char *name, GAsyncReadyCallback callback, gpointer user_data);
+/* CONFLICT while it is being uploaded or a VM uses it. */
+void wirt_service_box_remove_async(WirtService *service, const WirtActor *actor, const char *owner,
+                                   const char *name, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+JsonNode *wirt_service_box_finish(GAsyncResult *result, GError **error);
+
 G_END_DECLS

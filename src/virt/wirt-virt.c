@@ -18,6 +18,7 @@
  * connection die) -> reconnect after 0.5 s, doubling to 10 s.
  */
 #include "wirt-virt.h"
+#include "wirt-virt-private.h"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -2977,4 +2978,32 @@ wirt_virt_vm_device(WirtConn *conn, const char *uuid, gboolean attach, const cha
         return FALSE;
     }
     return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* For the other files of src/virt (wirt-virt-private.h)                     */
+
+/**
+ * wirt_conn_get_virt:
+ * @conn: a connection handle held by a worker
+ * Returns: (transfer none): its libvirt connection, valid while @conn is held.
+ */
+virConnectPtr
+wirt_conn_get_virt(WirtConn *conn)
+{
+    return conn->conn;
+}
+
+/**
+ * wirt_conn_set_error:
+ * @conn: the connection the failing call used
+ * @what: what failed ("cannot create volume box.tiny.qcow2")
+ *
+ * Sets @error from the thread's last libvirt error, right after the failing
+ * call, as the adapter does everywhere (a dead connection becomes HOST_DOWN).
+ */
+void
+wirt_conn_set_error(WirtConn *conn, GError **error, const char *what)
+{
+    conn_set_error(conn, error, "%s", what);
 }

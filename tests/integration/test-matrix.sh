@@ -37,6 +37,14 @@ start_wirtd() { # MODE
     wirtd_pid=$!
     for _ in $(seq 100); do [ -S "$WIRT_SOCKET" ] && break; sleep 0.05; done
     reset_vm
+    reset_net
+}
+
+# alice's network "web": the object every network route is tried on.
+reset_net() {
+    "$WIRT" net list --format json 2>/dev/null | jq -e '.[] | select(.owner == "wt-alice" and .name == "web")' \
+        >/dev/null 2>&1 && return
+    "$WIRT" net create web --owner wt-alice --subnet 10.99.0.0/24 >/dev/null 2>&1
 }
 
 # alice's VM "web", shut off, autostart off: the object every route is tried on.
@@ -74,6 +82,20 @@ expect() { # MODE ROLE CLASS
         *) echo D ;;
         esac ;;
     admin-only) echo D ;;
+    # Networks (issue 3): a user's network is private in every mode, like a box.
+    net-view)
+        case $role in owner) echo A ;; other) echo N ;; esac ;;
+    net-change)
+        case $role:$mode in
+        owner:open | owner:owner-manage) echo A ;;
+        owner:*) echo D ;;
+        other:*) echo N ;;
+        esac ;;
+    net-create) # each user creates a network of their own
+        case $mode in
+        open | owner-manage) echo A ;;
+        *) echo D ;;
+        esac ;;
     esac
 }
 
@@ -97,10 +119,14 @@ for mode in open read-only owner-view owner-manage; do
         start | stop | destroy | reboot | suspend | resume | autostart | delete | attach-disk) class=change ;;
         create) class=create ;;
         adopt) class=admin-only ;;
+        net-view) class=net-view ;;
+        net-delete) class=net-change ;;
+        net-create) class=net-create ;;
         *) continue ;; # not about a VM: whoami, lists, tokens, operations, sessions
         esac
         case $pattern in
         *'{name}'* | /1.0/vms | /1.0/adopt) ;;
+        /1.0/networks) [ "$method" = POST ] || continue ;;
         *) continue ;; # collections are filtered, not refused: test-foundation.sh checks them
         esac
         [ "$body" = - ] && body=
@@ -109,7 +135,7 @@ for mode in open read-only owner-view owner-manage; do
         path=${pattern//\{owner\}/wt-alice}
         path=${path//\{name\}/web}
         query=
-        case $pattern in /1.0/vms/*) query="?owner=wt-alice" ;; esac
+        case $pattern in /1.0/vms/* | /1.0/networks/*) query="?owner=wt-alice" ;; esac
         for role in owner other admin outsider; do
             [ "$class" = admin-only ] && [ "$role" = admin ] && continue # adopts a domain that is not there
             out=$(wt_as "$(user_of "$role")" curl -s -w '\n%{http_code}' --unix-socket "$WIRT_SOCKET" \
@@ -122,7 +148,7 @@ for mode in open read-only owner-view owner-manage; do
             # state, or to libvirt, whose test driver cannot attach devices: 500).
             case $code:$message in
             403:*) got=D ;;
-            404:vm\ *:\ not\ found) got=N ;;
+            404:vm\ *:\ not\ found | 404:network\ *:\ not\ found) got=N ;;
             [2345]??:*) got=A ;;
             *) got="?$code" ;;
             esac
@@ -133,7 +159,10 @@ for mode in open read-only owner-view owner-manage; do
                 tap_not_ok "$mode: $role $method $pattern" "expected $want, got $got (HTTP $code)" \
                     "${out%$'\n'*}"
             fi
-            [ "$got" = A ] && [ "$class" != view ] && reset_vm
+            if [ "$got" = A ] && [ "$class" != view ] && [ "$class" != net-view ]; then
+                reset_vm
+                reset_net
+            fi
         done
     done <<<"$routes"
     [ "$mismatches" -eq 0 ] && tap_ok "$mode: every VM route x role answers as the policy table says"

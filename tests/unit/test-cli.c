@@ -109,6 +109,24 @@ static const RequestCase request_cases[] = {
     {"token-revoke", "token revoke ci", "DELETE", "/1.0/tokens/ci", NULL},
     {"token-revoke-user", "token revoke ci --user bob", "DELETE", "/1.0/tokens/ci?user=bob", NULL},
     {"token-revoke-dashdash", "token revoke -- ci", "DELETE", "/1.0/tokens/ci", NULL},
+    {"box-add", "box add tiny ./tiny.box", "POST", "/1.0/boxes/tiny", NULL},
+    {"box-add-owner", "box add tiny t.box --owner bob", "POST", "/1.0/boxes/tiny?owner=bob", NULL},
+    {"box-list", "box list", "GET", "/1.0/boxes", NULL},
+    {"box-list-shared", "box list --owner -", "GET", "/1.0/boxes?owner=-", NULL},
+    {"box-remove", "box remove tiny", "DELETE", "/1.0/boxes/tiny", NULL},
+    {"box-remove-shared", "box remove tiny --owner -", "DELETE", "/1.0/boxes/tiny?owner=-", NULL},
+    {"net-create", "net create lab --subnet 10.77.0.0/24", "POST", "/1.0/networks",
+     "{\"name\":\"lab\",\"subnet\":\"10.77.0.0/24\"}"},
+    {"net-create-all", "net create lab --subnet 10.77.0.0/24 --mode route --no-dhcp", "POST",
+     "/1.0/networks",
+     "{\"name\":\"lab\",\"subnet\":\"10.77.0.0/24\",\"mode\":\"route\",\"dhcp\":false}"},
+    {"net-create-admin", "net create shared", "POST", "/1.0/networks", "{\"name\":\"shared\"}"},
+    {"net-create-owner", "net create lab --subnet 10.77.0.0/24 --owner bob", "POST",
+     "/1.0/networks", "{\"name\":\"lab\",\"subnet\":\"10.77.0.0/24\",\"owner\":\"bob\"}"},
+    {"net-list", "net list", "GET", "/1.0/networks", NULL},
+    {"net-delete", "net delete lab", "DELETE", "/1.0/networks/lab", NULL},
+    {"net-delete-owner", "net delete lab --owner bob", "DELETE", "/1.0/networks/lab?owner=bob",
+     NULL},
 };
 
 static void
@@ -198,6 +216,14 @@ static const UsageCase usage_cases[] = {
     {"token-list-arg", "token list ci", "token list: unexpected argument 'ci'"},
     {"token-revoke-missing", "token revoke --user bob", "token revoke: missing NAME"},
     {"token-revoke-delete", "token revoke ci --delete", "token revoke: unknown option '--delete'"},
+    {"box-add-missing-file", "box add tiny", "box add: missing FILE"},
+    {"box-add-bad-name", "box add ti.ny t.box", "box add: box name 'ti.ny' is not valid"},
+    {"box-remove-missing", "box remove", "box remove: missing NAME"},
+    {"box-list-arg", "box list tiny", "box list: unexpected argument 'tiny'"},
+    {"net-create-bad-name", "net create l.ab --subnet 10.0.0.0/24",
+     "net create: network name 'l.ab' is not valid"},
+    {"net-delete-missing", "net delete", "net delete: missing NAME"},
+    {"net-list-arg", "net list lab", "net list: unexpected argument 'lab'"},
     {"token-user-first", "--user bob token list", "'--user' belongs after the command"},
     {"token-user-between", "token --user bob list", "'--user' belongs after the command"},
     {"token-user-empty", "token list --user=", "option '--user' needs a value"},
@@ -350,10 +376,11 @@ static void
 test_help(void)
 {
     static const char *const commands[] = {
-        "list",         "info",       "create",       "start",       "stop",      "destroy",
-        "reboot",       "suspend",    "resume",       "delete",      "autostart", "adopt",
-        "pool",         "node",       "quota",        "history",     "whoami",    "events",
-        "token create", "token list", "token revoke", "admin passwd"};
+        "list",         "info",       "create",       "start",        "stop",      "destroy",
+        "reboot",       "suspend",    "resume",       "delete",       "autostart", "adopt",
+        "pool",         "node",       "quota",        "history",      "whoami",    "events",
+        "token create", "token list", "token revoke", "admin passwd", "box add",   "box list",
+        "box remove",   "net create", "net list",     "net delete"};
     g_autofree char *overview = wirt_cli_args_help(NULL);
 
     g_assert_true(g_str_has_prefix(overview, "Usage: wirt "));

@@ -29,6 +29,8 @@ test_defaults(void)
     g_assert_cmpstr(pool->name, ==, "default");
     g_assert_cmpstr(pool->uris[0], ==, "qemu:///system");
     g_assert_cmpint(c->quota.vms, ==, 10);
+    g_assert_cmpstr(c->storage_pool, ==, "default");
+    g_assert_cmpuint(c->max_box_gib, ==, 64);
 }
 
 static void
@@ -46,6 +48,8 @@ test_full(void)
                        "[vm]\n"
                        "default-memory-mib=256\n"
                        "max-vcpus=4\n"
+                       "storage-pool=boxes_1\n"
+                       "max-box-gib=20\n"
                        "[pool lab]\n"
                        "uris=test:///default;qemu+ssh://root@hv2/system\n"
                        "[pool prod]\n"
@@ -74,6 +78,8 @@ test_full(void)
     g_assert_cmpuint(c->stop_timeout, ==, 5);
     g_assert_cmpuint(c->default_memory_mib, ==, 256);
     g_assert_cmpuint(c->max_vcpus, ==, 4);
+    g_assert_cmpstr(c->storage_pool, ==, "boxes_1");
+    g_assert_cmpuint(c->max_box_gib, ==, 20);
     g_assert_cmpuint(c->pools->len, ==, 2);
     g_assert_nonnull(wirt_config_find_pool(c, "lab"));
     g_assert_cmpstr(wirt_config_find_pool(c, "lab")->uris[1], ==, "qemu+ssh://root@hv2/system");
@@ -89,6 +95,46 @@ test_full(void)
     g_assert_cmpint(q.memory_mib, ==, 16384); /* students' (from [quota]) beats staff's 1024 */
     wirt_config_quota_for(c, "alice", both, &q);
     g_assert_cmpint(q.vms, ==, 1); /* the user's own section wins */
+}
+
+static void
+test_networks(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtConfig) c = load("[vm]\n"
+                                   "max-networks-per-user=2\n"
+                                   "allow-nat-networks=true\n"
+                                   "[pool lab]\n"
+                                   "uris=test:///default\n"
+                                   "[network lan]\n"
+                                   "subnet=10.5.0.0/16\n"
+                                   "mode=route\n"
+                                   "dhcp=false\n"
+                                   "pool=lab\n"
+                                   "[network ops]\n"
+                                   "subnet=192.168.7.0/24\n"
+                                   "hidden=true\n",
+                                   &error);
+    const WirtNetworkConfig *lan, *ops;
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(c->max_networks_per_user, ==, 2);
+    g_assert_true(c->allow_nat_networks);
+    g_assert_cmpuint(c->networks->len, ==, 2);
+    lan = wirt_config_find_network(c, "lan");
+    ops = wirt_config_find_network(c, "ops");
+    g_assert_nonnull(lan);
+    g_assert_cmpstr(lan->subnet, ==, "10.5.0.0/16");
+    g_assert_cmpint(lan->mode, ==, WIRT_NET_ROUTE);
+    g_assert_false(lan->dhcp);
+    g_assert_false(lan->hidden);
+    g_assert_cmpstr(lan->pool, ==, "lab");
+    g_assert_nonnull(ops);
+    g_assert_cmpint(ops->mode, ==, WIRT_NET_ISOLATED); /* the default */
+    g_assert_true(ops->dhcp);                          /* the default */
+    g_assert_true(ops->hidden);
+    g_assert_null(ops->pool);
+    g_assert_null(wirt_config_find_network(c, "nope"));
 }
 
 static const struct {
@@ -109,6 +155,21 @@ static const struct {
     {"[daemon]\nstop-timeout=1\nstop-timeout=2\n", "t.conf:3: key 'stop-timeout' appears twice"},
     {"[vm]\nmax-vcpus=2\ndefault-vcpus=3\n", "t.conf:3: default-vcpus: '3' is not a whole"},
     {"[daemon\n", "t.conf:1: a group header must look like [name]"},
+    {"[vm]\nstorage-pool=../etc\n", "t.conf:2: storage-pool: '../etc' is not a libvirt storage"},
+    {"[vm]\nstorage-pool=a/b\n", "t.conf:2: storage-pool: 'a/b' is not a libvirt storage"},
+    {"[vm]\nmax-box-gib=0\n", "t.conf:2: max-box-gib: '0' is not a whole number"},
+    {"[vm]\nallow-nat-networks=perhaps\n", "t.conf:2: allow-nat-networks: 'perhaps' is not"},
+    {"[network lab]\nmode=nat\n", "t.conf:1: [network lab]: 'subnet' is missing"},
+    {"[network lab]\nsubnet=10.1.2.3/24\n", "t.conf:2: subnet: "},
+    {"[network lab]\nsubnet=10.1.2.0/24\nmode=bridge\n",
+     "t.conf:3: mode: 'bridge' is not isolated, nat or route"},
+    {"[network lab]\nsubnet=10.1.2.0/24\ncolour=red\n",
+     "t.conf:3: unknown key 'colour' in [network lab]"},
+    {"[network a.b]\nsubnet=10.1.2.0/24\n", "t.conf:1: [network a.b]: network name"},
+    {"[network lab]\nsubnet=10.1.2.0/24\n[network lab]\nsubnet=10.1.3.0/24\n",
+     "t.conf:3: group [network lab] appears twice"},
+    {"[network lab]\nsubnet=10.1.2.0/24\npool=nowhere\n",
+     "t.conf:3: pool: no [pool nowhere] is configured"},
     {"[http]\nlisten=0.0.0.0:8443\n", "t.conf:2: listen: TCP needs tls-cert and tls-key"},
     {"[http]\nallow-plain-http=true\nlisten=0.0.0.0:8080\n",
      "t.conf:3: listen: '0.0.0.0:8080': plain HTTP is only allowed on loopback"},
@@ -223,6 +284,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/config/missing-file", test_missing_file);
     g_test_add_func("/config/http", test_http);
+    g_test_add_func("/config/networks", test_networks);
     g_test_add_func("/quota/check", test_quota_check);
     g_test_add_func("/quota/usage", test_usage);
     return g_test_run();

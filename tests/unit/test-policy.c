@@ -30,6 +30,38 @@ static const char member_table[4][TARGET_LAST][3] = {
     [WIRT_SECURITY_OWNER_MANAGE] = {"AA", "NN", "NN"},
 };
 
+/* Boxes, per docs/boxes.md: private to their owner in every mode; shared ones
+ * (TARGET_UNOWNED) are seen by every member and managed by admins only.
+ * [mode][view, add or remove] for a member on a target. */
+static const char box_table[4][TARGET_LAST][3] = {
+    [WIRT_SECURITY_OPEN] = {"AA", "NN", "AD"},
+    [WIRT_SECURITY_READ_ONLY] = {"AD", "NN", "AD"},
+    [WIRT_SECURITY_OWNER_VIEW] = {"AD", "NN", "AD"},
+    [WIRT_SECURITY_OWNER_MANAGE] = {"AA", "NN", "AD"},
+};
+
+/* Networks, per docs/configuration.md ([network NAME]): the same shape as boxes,
+ * written out again so that one table cannot silently follow the other.
+ * TARGET_UNOWNED is an admins' (config) network. */
+static const char net_table[4][TARGET_LAST][3] = {
+    [WIRT_SECURITY_OPEN] = {"AA", "NN", "AD"},
+    [WIRT_SECURITY_READ_ONLY] = {"AD", "NN", "AD"},
+    [WIRT_SECURITY_OWNER_VIEW] = {"AD", "NN", "AD"},
+    [WIRT_SECURITY_OWNER_MANAGE] = {"AA", "NN", "AD"},
+};
+
+static gboolean
+is_net(WirtAction a)
+{
+    return a == WIRT_ACTION_NET_CREATE || a == WIRT_ACTION_NET_VIEW || a == WIRT_ACTION_NET_DELETE;
+}
+
+static gboolean
+is_box(WirtAction a)
+{
+    return a == WIRT_ACTION_BOX_ADD || a == WIRT_ACTION_BOX_VIEW || a == WIRT_ACTION_BOX_REMOVE;
+}
+
 static gboolean
 is_collection(WirtAction a)
 {
@@ -43,6 +75,18 @@ letter(char c)
     return c == 'A' ? WIRT_POLICY_ALLOW : c == 'D' ? WIRT_POLICY_DENY : WIRT_POLICY_NOT_FOUND;
 }
 
+static const char *
+target_name(WirtAction a, Target t)
+{
+    static const char *const box_target_names[] = {"own-box", "others-box", "shared-box"};
+
+    static const char *const net_target_names[] = {"own-net", "others-net", "admins-net"};
+
+    if (is_net(a))
+        return net_target_names[t];
+    return is_box(a) ? box_target_names[t] : target_names[t];
+}
+
 static WirtPolicyDecision
 expected(const Case *c)
 {
@@ -50,6 +94,10 @@ expected(const Case *c)
         return WIRT_POLICY_ALLOW;
     if (c->role == ROLE_OUTSIDER)
         return WIRT_POLICY_DENY;
+    if (is_net(c->action))
+        return letter(net_table[c->mode][c->target][c->action == WIRT_ACTION_NET_VIEW ? 0 : 1]);
+    if (is_box(c->action))
+        return letter(box_table[c->mode][c->target][c->action == WIRT_ACTION_BOX_VIEW ? 0 : 1]);
     if (is_collection(c->action)) {
         switch (c->action) {
         case WIRT_ACTION_CREATE:
@@ -157,6 +205,54 @@ test_personal(void)
 }
 
 static void
+test_box_messages(void)
+{
+    g_autoptr(WirtConfig) config = wirt_config_new_default();
+    const char *groups[] = {"wirt", NULL};
+    g_autoptr(WirtActor) alice =
+        wirt_actor_new(1001, "alice", groups, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+
+    /* Another user's box reads exactly like a missing one, in the open mode too. */
+    config->security_mode = WIRT_SECURITY_OPEN;
+    g_assert_false(
+        wirt_policy_check_box(config, alice, WIRT_ACTION_BOX_VIEW, "bob", "bob/tiny", &e1));
+    g_assert_error(e1, WIRT_ERROR, WIRT_ERROR_NOT_FOUND);
+    g_assert_cmpstr(e1->message, ==, "box bob/tiny: not found");
+    g_assert_false(
+        wirt_policy_check_box(config, alice, WIRT_ACTION_BOX_REMOVE, NULL, "shared/tiny", &e2));
+    g_assert_error(e2, WIRT_ERROR, WIRT_ERROR_DENIED);
+    g_assert_nonnull(strstr(e2->message, "admins"));
+}
+
+static void
+test_net_messages(void)
+{
+    g_autoptr(WirtConfig) config = wirt_config_new_default();
+    const char *groups[] = {"wirt", NULL};
+    g_autoptr(WirtActor) alice =
+        wirt_actor_new(1001, "alice", groups, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    /* Another user's network reads exactly like a missing one, in the open mode too. */
+    config->security_mode = WIRT_SECURITY_OPEN;
+    g_assert_false(
+        wirt_policy_check_net(config, alice, WIRT_ACTION_NET_DELETE, "bob", "bob/lab", &e1));
+    g_assert_error(e1, WIRT_ERROR, WIRT_ERROR_NOT_FOUND);
+    g_assert_cmpstr(e1->message, ==, "network bob/lab: not found");
+    g_assert_false(wirt_policy_check_net(config, alice, WIRT_ACTION_NET_DELETE, NULL, "lan", &e2));
+    g_assert_error(e2, WIRT_ERROR, WIRT_ERROR_DENIED);
+    config->security_mode = WIRT_SECURITY_READ_ONLY;
+    g_assert_false(
+        wirt_policy_check_net(config, alice, WIRT_ACTION_NET_CREATE, "alice", "lab", &e3));
+    g_assert_error(e3, WIRT_ERROR, WIRT_ERROR_DENIED);
+    g_assert_nonnull(strstr(e3->message, "read-only"));
+}
+
+static void
 test_root_is_admin(void)
 {
     g_autoptr(WirtActor) root =
@@ -191,7 +287,7 @@ main(int argc, char **argv)
                         path = g_strdup_printf(
                             "/policy/%s/%s/%s/%s/%s", wirt_security_mode_to_string(mode),
                             del ? "delete-on" : "delete-off", role_names[role],
-                            is_collection(action) ? "collection" : target_names[target],
+                            is_collection(action) ? "collection" : target_name(action, target),
                             wirt_action_to_string(action));
                         g_test_add_data_func(path, c, run_case);
                     }
@@ -202,5 +298,7 @@ main(int argc, char **argv)
     g_test_add_func("/policy/check/messages", test_check_messages);
     g_test_add_func("/policy/actor/root-is-admin", test_root_is_admin);
     g_test_add_func("/policy/personal", test_personal);
+    g_test_add_func("/policy/check/box-messages", test_box_messages);
+    g_test_add_func("/policy/check/net-messages", test_net_messages);
     return g_test_run();
 }
