@@ -215,6 +215,23 @@ group_subcommands(const char *group)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* Tokens, boxes and networks are named by wirtd's VM-name rule; wirt_name_validate()'s
+ * own message would speak of a VM, so this one names @kind. */
+static gboolean
+check_name(const CommandInfo *cmd, const char *kind, const char *name, GError **error)
+{
+    g_autofree char *shown = NULL;
+
+    if (wirt_name_validate(name, NULL))
+        return TRUE;
+    shown = g_strescape(name, NULL);
+    g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                "%s: %s name '%s' is not valid: 1 to %d letters, digits and '-', starting with a "
+                "letter or digit",
+                cmd->name, kind, shown, WIRT_NAME_MAX);
+    return FALSE;
+}
+
 static void
 set_string(char **slot, const char *value)
 {
@@ -529,14 +546,8 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
     case POS_TOKEN:
         /* wirtd's rule for token names is the VM name rule; wirt_name_validate()'s own
          * message would speak of a VM. */
-        if (!wirt_name_validate(first, NULL)) {
-            g_autofree char *shown = g_strescape(first, NULL);
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                        "%s: token name '%s' is not valid: 1 to %d letters, digits and '-', "
-                        "starting with a letter or digit",
-                        cmd->name, shown, WIRT_NAME_MAX);
+        if (!check_name(cmd, "token", first, error))
             return FALSE;
-        }
         set_string(&args->ref, first);
         set_string(&args->name, first);
         break;
@@ -545,15 +556,8 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
         break;
     case POS_BOX:
     case POS_BOX_ADD:
-        /* Box names follow the VM name rule (docs/boxes.md). */
-        if (!wirt_name_validate(first, NULL)) {
-            g_autofree char *shown = g_strescape(first, NULL);
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                        "%s: box name '%s' is not valid: 1 to %d letters, digits and '-', "
-                        "starting with a letter or digit",
-                        cmd->name, shown, WIRT_NAME_MAX);
+        if (!check_name(cmd, "box", first, error))
             return FALSE;
-        }
         if (cmd->pos == POS_BOX_ADD && pos->len < 2) {
             g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: missing FILE", cmd->name);
             return FALSE;
@@ -564,14 +568,8 @@ parse_positionals(WirtCliArgs *args, const CommandInfo *cmd, GPtrArray *pos, GEr
             set_string(&args->file, g_ptr_array_index(pos, 1));
         break;
     case POS_NET:
-        if (!wirt_name_validate(first, NULL)) {
-            g_autofree char *shown = g_strescape(first, NULL);
-            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                        "%s: network name '%s' is not valid: 1 to %d letters, digits and '-', "
-                        "starting with a letter or digit",
-                        cmd->name, shown, WIRT_NAME_MAX);
+        if (!check_name(cmd, "network", first, error))
             return FALSE;
-        }
         set_string(&args->ref, first);
         set_string(&args->name, first);
         break;

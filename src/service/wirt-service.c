@@ -199,20 +199,10 @@ static GStrv
 groups_of(const char *user, gid_t primary)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autofree gid_t *gids = NULL;
-    int n = 64;
+    g_autoptr(GArray) gids = wirt_util_group_ids(user, primary);
 
-    for (int tries = 0; tries < 4; tries++) {
-        g_free(gids);
-        gids = g_new(gid_t, n);
-        if (getgrouplist(user, primary, gids, &n) >= 0)
-            break;
-        n = MAX(n, 64) * 2;
-        if (tries == 3)
-            n = 0;
-    }
-    for (int i = 0; i < n; i++) {
-        struct group *gr = getgrgid(gids[i]);
+    for (guint i = 0; i < gids->len; i++) {
+        struct group *gr = getgrgid(g_array_index(gids, guint32, i));
         if (gr && gr->gr_name)
             g_ptr_array_add(names, g_strdup(gr->gr_name));
     }
@@ -2274,6 +2264,20 @@ box_in_use(WirtService *service G_GNUC_UNUSED, const char *volume G_GNUC_UNUSED,
     return FALSE;
 }
 
+/* What add, get and remove share: whose box it is, how to name it, and the policy. */
+static gboolean
+box_resolve(WirtService *service, const WirtActor *actor, const char *owner, const char *name,
+            WirtAction action, BoxWork *work, GError **error)
+{
+    work->name = g_strdup(name);
+    if (!box_owner_of(actor, owner, &work->owner, error)) {
+        work->label = g_strdup(name);
+        return FALSE;
+    }
+    work->label = box_label(work->owner, name);
+    return wirt_policy_check_box(service->config, actor, action, work->owner, work->label, error);
+}
+
 /* The checks of an upload before any byte is read: owner, policy, name, uploads in
  * flight, a host to upload to. Fills @work (owner, label, volume, hosts). */
 static gboolean
@@ -2284,14 +2288,7 @@ box_add_prepare(WirtService *service, const WirtActor *actor, const char *owner,
     GHashTableIter iter;
     gpointer uid;
 
-    work->name = g_strdup(name);
-    if (!box_owner_of(actor, owner, &work->owner, error)) {
-        work->label = g_strdup(name);
-        return FALSE;
-    }
-    work->label = box_label(work->owner, name);
-    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_ADD, work->owner,
-                               work->label, error) ||
+    if (!box_resolve(service, actor, owner, name, WIRT_ACTION_BOX_ADD, work, error) ||
         !(work->volume = wirt_virt_box_volume_name(work->owner, name, error)))
         return FALSE;
     g_hash_table_iter_init(&iter, service->box_uploads);
@@ -2402,16 +2399,8 @@ wirt_service_box_get_async(WirtService *service, const WirtActor *actor, const c
     GTask *task = box_task_new(service, actor, WIRT_ACTION_BOX_VIEW, callback, user_data, &work);
     GError *error = NULL;
 
-    work->name = g_strdup(name);
     work->any_owner = owner == NULL && !actor->is_admin;
-    if (!box_owner_of(actor, owner, &work->owner, &error)) {
-        work->label = g_strdup(name);
-        box_fail(task, error);
-        return;
-    }
-    work->label = box_label(work->owner, name);
-    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_VIEW, work->owner,
-                               work->label, &error) ||
+    if (!box_resolve(service, actor, owner, name, WIRT_ACTION_BOX_VIEW, work, &error) ||
         !wirt_name_validate(name, &error) || !(work->hosts = box_hosts(service, FALSE, &error))) {
         box_fail(task, error);
         return;
@@ -2432,15 +2421,7 @@ wirt_service_box_remove_async(WirtService *service, const WirtActor *actor, cons
     GError *error = NULL;
     g_autofree char *vm = NULL;
 
-    work->name = g_strdup(name);
-    if (!box_owner_of(actor, owner, &work->owner, &error)) {
-        work->label = g_strdup(name);
-        box_fail(task, error);
-        return;
-    }
-    work->label = box_label(work->owner, name);
-    if (!wirt_policy_check_box(service->config, actor, WIRT_ACTION_BOX_REMOVE, work->owner,
-                               work->label, &error) ||
+    if (!box_resolve(service, actor, owner, name, WIRT_ACTION_BOX_REMOVE, work, &error) ||
         !(work->volume = wirt_virt_box_volume_name(work->owner, name, &error))) {
         box_fail(task, error);
         return;

@@ -819,29 +819,6 @@ member_free(gpointer data)
     g_free(m);
 }
 
-static GArray *
-gids_of(const char *user, gid_t primary)
-{
-    GArray *out = g_array_new(FALSE, FALSE, sizeof(guint32));
-    g_autofree gid_t *gids = NULL;
-    int n = 64;
-
-    for (int tries = 0; tries < 4; tries++) {
-        g_free(gids);
-        gids = g_new(gid_t, n);
-        if (getgrouplist(user, primary, gids, &n) >= 0)
-            break;
-        n = MAX(n, 64) * 2;
-        if (tries == 3)
-            n = 0;
-    }
-    for (int i = 0; i < n; i++) {
-        guint32 g = gids[i];
-        g_array_append_val(out, g);
-    }
-    return out;
-}
-
 static gboolean
 same_gids(GArray *a, GArray *b)
 {
@@ -974,7 +951,7 @@ scan_members(WirtSpool *spool)
             if (!a && (pw = getpwnam(name))) {
                 a = account_new(pw);
                 g_array_unref(a->gids);
-                a->gids = gids_of(pw->pw_name, pw->pw_gid);
+                a->gids = wirt_util_group_ids(pw->pw_name, pw->pw_gid);
                 g_hash_table_insert(accounts, a->name, a);
             }
             if (!a)

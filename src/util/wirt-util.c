@@ -1,6 +1,8 @@
 /* wirt-util.c: small helpers shared by every part of wirt. */
 #include "wirt-util.h"
 
+#include <grp.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -139,4 +141,32 @@ wirt_util_secret_equal(const char *a, const char *b)
     for (gsize i = 0; i < len; i++)
         diff |= (unsigned char)(a[i] ^ b[i]);
     return diff == 0;
+}
+
+/**
+ * wirt_util_group_ids:
+ * Returns: (transfer full) (element-type guint32): @user's groups, however many there are
+ * (getgrouplist() says when its buffer is too small; four tries at growing sizes).
+ */
+GArray *
+wirt_util_group_ids(const char *user, guint32 primary)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_autofree gid_t *gids = NULL;
+    int n = 64;
+
+    for (int tries = 0; tries < 4; tries++) {
+        g_free(gids);
+        gids = g_new(gid_t, n);
+        if (getgrouplist(user, (gid_t)primary, gids, &n) >= 0)
+            break;
+        n = MAX(n, 64) * 2;
+        if (tries == 3)
+            n = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        guint32 g = gids[i];
+        g_array_append_val(out, g);
+    }
+    return out;
 }

@@ -27,5 +27,8 @@ void wirt_util_random_bytes(guint8 *buf, gsize len);
 char *wirt_util_random_token(gsize n_bytes);
 /* Equality of two secrets that does not stop at the first differing byte. */
 gboolean wirt_util_secret_equal(const char *a, const char *b);
+/* Every group id of @user (NSS getgrouplist), @primary included: (transfer full) an
+ * array of guint32; empty when NSS gives nothing. */
+GArray *wirt_util_group_ids(const char *user, guint32 primary);
 
 G_END_DECLS
