@@ -34,6 +34,13 @@ typedef enum {
     OPT_MODE = 1 << 17,
     OPT_DHCP = 1 << 18,
     OPT_NO_DHCP = 1 << 19,
+    OPT_BOX = 1 << 20,
+    OPT_NETWORK = 1 << 21,
+    OPT_IP = 1 << 22,
+    OPT_MAC = 1 << 23,
+    OPT_DISK_SIZE = 1 << 24,
+    OPT_SSH_KEY = 1 << 25,
+    OPT_SSH_USER = 1 << 26,
 } OptBit;
 
 #define OPT_GLOBAL (OPT_SOCKET | OPT_FORMAT)
@@ -43,16 +50,33 @@ static const struct {
     OptBit bit;
     gboolean takes_value;
 } option_table[] = {
-    {"socket", OPT_SOCKET, TRUE},   {"format", OPT_FORMAT, TRUE},
-    {"owner", OPT_OWNER, TRUE},     {"memory", OPT_MEMORY, TRUE},
-    {"cpus", OPT_CPUS, TRUE},       {"pool", OPT_POOL, TRUE},
-    {"node", OPT_NODE, TRUE},       {"force", OPT_FORCE, FALSE},
-    {"timeout", OPT_TIMEOUT, TRUE}, {"disable", OPT_DISABLE, FALSE},
-    {"name", OPT_NAME, TRUE},       {"user", OPT_USER, TRUE},
-    {"limit", OPT_LIMIT, TRUE},     {"count", OPT_COUNT, TRUE},
-    {"file", OPT_FILE, TRUE},       {"delete", OPT_DELETE, FALSE},
-    {"subnet", OPT_SUBNET, TRUE},   {"mode", OPT_MODE, TRUE},
-    {"dhcp", OPT_DHCP, FALSE},      {"no-dhcp", OPT_NO_DHCP, FALSE},
+    {"socket", OPT_SOCKET, TRUE},
+    {"format", OPT_FORMAT, TRUE},
+    {"owner", OPT_OWNER, TRUE},
+    {"memory", OPT_MEMORY, TRUE},
+    {"cpus", OPT_CPUS, TRUE},
+    {"pool", OPT_POOL, TRUE},
+    {"node", OPT_NODE, TRUE},
+    {"force", OPT_FORCE, FALSE},
+    {"timeout", OPT_TIMEOUT, TRUE},
+    {"disable", OPT_DISABLE, FALSE},
+    {"name", OPT_NAME, TRUE},
+    {"user", OPT_USER, TRUE},
+    {"limit", OPT_LIMIT, TRUE},
+    {"count", OPT_COUNT, TRUE},
+    {"file", OPT_FILE, TRUE},
+    {"delete", OPT_DELETE, FALSE},
+    {"subnet", OPT_SUBNET, TRUE},
+    {"mode", OPT_MODE, TRUE},
+    {"dhcp", OPT_DHCP, FALSE},
+    {"no-dhcp", OPT_NO_DHCP, FALSE},
+    {"box", OPT_BOX, TRUE},
+    {"network", OPT_NETWORK, TRUE},
+    {"ip", OPT_IP, TRUE},
+    {"mac", OPT_MAC, TRUE},
+    {"disk-size", OPT_DISK_SIZE, TRUE},
+    {"ssh-key", OPT_SSH_KEY, TRUE},
+    {"ssh-user", OPT_SSH_USER, TRUE},
 };
 
 /* What NAME-like positional a command takes. */
@@ -88,9 +112,20 @@ static const CommandInfo command_table[] = {
      "  --owner USER         only the VMs of USER\n"},
     {"info", WIRT_CLI_CMD_INFO, POS_REF, 0, "info NAME", "show one VM", NULL},
     {"create", WIRT_CLI_CMD_CREATE, POS_REF,
-     OPT_MEMORY | OPT_CPUS | OPT_POOL | OPT_NODE | OPT_OWNER,
-     "create NAME [--memory SIZE] [--cpus N] [--pool POOL] [--node NODE] [--owner USER]",
-     "define a new VM (shut off)",
+     OPT_MEMORY | OPT_CPUS | OPT_POOL | OPT_NODE | OPT_OWNER | OPT_BOX | OPT_NETWORK | OPT_IP |
+         OPT_MAC | OPT_DISK_SIZE | OPT_SSH_KEY | OPT_SSH_USER,
+     "create NAME [--box BOX [--disk-size SIZE] [--network NET [--ip ADDR] [--mac MAC]]\n"
+     "            [--ssh-key FILE] [--ssh-user USER]] [--memory SIZE] [--cpus N] [--pool POOL]\n"
+     "            [--node NODE] [--owner USER]",
+     "define a new VM (shut off); with --box, one that boots a copy-on-write disk of the box",
+     "  --box BOX            boot from BOX (yours, else the shared one): a qcow2 overlay\n"
+     "                       on the box's volume, and a cloud-init seed with your key\n"
+     "  --disk-size SIZE     grow the disk to SIZE (2G, 20480M; a bare number is GiB)\n"
+     "  --network NET        a NIC on NET (yours, else the admins' network of that name)\n"
+     "  --ip ADDR            a fixed address on NET (a DHCP reservation)\n"
+     "  --mac MAC            the NIC's MAC (default: a random 52:54:00:xx:xx:xx)\n"
+     "  --ssh-key FILE       the public key for the guest (default: ~/.ssh/id_*.pub)\n"
+     "  --ssh-user USER      the box's user for `wirt ssh` (default: vagrant)\n"
      "  --memory SIZE        memory in MiB, or with a suffix: 512M, 2G, 1T\n"
      "  --cpus N             virtual CPUs\n"
      "  --pool POOL          the pool to create it in (default: the first pool)\n"
@@ -168,6 +203,14 @@ static const CommandInfo command_table[] = {
     {"net delete", WIRT_CLI_CMD_NET_DELETE, POS_NET, OPT_OWNER, "net delete NAME [--owner USER]",
      "delete one of your networks (refused while a VM uses it)",
      "  --owner USER         delete USER's network (admins)\n"},
+    {"ssh", WIRT_CLI_CMD_SSH, POS_REF, OPT_SSH_KEY | OPT_USER,
+     "ssh NAME [--ssh-key FILE] [--user USER] [-- COMMAND...]",
+     "log into a running VM with ssh, through wirtd (no route to the VM needed)",
+     "  --ssh-key FILE       the private key to log in with (default: ssh's own)\n"
+     "  --user USER          the guest user (default: the VM's, else vagrant)\n"
+     "  -- COMMAND...        run COMMAND instead of a login shell\n"},
+    {"ssh-proxy", WIRT_CLI_CMD_SSH_PROXY, POS_REF, 0, "ssh-proxy NAME",
+     "relay stdin and stdout to the VM's port 22 (ssh's ProxyCommand)", NULL},
     {"help", WIRT_CLI_CMD_HELP, POS_TOPIC, 0, "help [COMMAND]", "show help", NULL},
 };
 
@@ -260,6 +303,14 @@ wirt_cli_args_free(WirtCliArgs *args)
     g_free(args->file);
     g_free(args->subnet);
     g_free(args->net_mode);
+    g_free(args->box);
+    g_free(args->network);
+    g_free(args->ip);
+    g_free(args->mac);
+    g_free(args->ssh_key);
+    g_free(args->ssh_user);
+    g_strfreev(args->ssh_keys);
+    g_strfreev(args->ssh_command);
     g_free(args);
 }
 
@@ -326,6 +377,27 @@ parse_number(const char *option, const char *text, guint64 min, guint64 max, gui
                     option, text, min, max);
         return FALSE;
     }
+    return TRUE;
+}
+
+/* --disk-size: "2G", "20480M", "1T"; a bare number is GiB. */
+static gboolean
+parse_disk_size(const char *text, guint64 *out_bytes, GError **error)
+{
+    g_autofree char *with_unit = NULL;
+    guint64 mib = 0;
+    gsize len = strlen(text);
+
+    if (len > 0 && g_ascii_isdigit(text[len - 1]))
+        text = with_unit = g_strconcat(text, "G", NULL);
+    if (!wirt_cli_args_parse_memory(text, &mib, NULL)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "option '--disk-size': '%s' is not a size: give GiB, or a number with M, G "
+                    "or T (2G, 20480M)",
+                    text);
+        return FALSE;
+    }
+    *out_bytes = mib << 20;
     return TRUE;
 }
 
@@ -414,6 +486,28 @@ apply_option(WirtCliArgs *args, OptBit bit, const char *name, const char *value,
         break;
     case OPT_NO_DHCP:
         args->dhcp = 0;
+        break;
+    case OPT_BOX:
+        set_string(&args->box, value);
+        break;
+    case OPT_NETWORK:
+        set_string(&args->network, value);
+        break;
+    case OPT_IP:
+        set_string(&args->ip, value);
+        break;
+    case OPT_MAC:
+        set_string(&args->mac, value);
+        break;
+    case OPT_DISK_SIZE:
+        if (!parse_disk_size(value, &args->disk_bytes, error))
+            return FALSE;
+        break;
+    case OPT_SSH_KEY:
+        set_string(&args->ssh_key, value);
+        break;
+    case OPT_SSH_USER:
+        set_string(&args->ssh_user, value);
         break;
     }
     return TRUE;
@@ -636,6 +730,10 @@ wirt_cli_args_parse(int argc, const char *const *argv, GError **error)
 
         if (!options_done && g_str_equal(arg, "--")) {
             options_done = TRUE;
+            if (cmd && cmd->command == WIRT_CLI_CMD_SSH) { /* the rest is the remote command */
+                args->ssh_command = g_strdupv((char **)argv + i + 1);
+                break;
+            }
         } else if (!options_done && (g_str_equal(arg, "-h") || g_str_equal(arg, "--help"))) {
             help = TRUE;
         } else if (!options_done && g_str_equal(arg, "--version")) {
@@ -792,8 +890,9 @@ wirt_cli_args_help(const char *topic)
     g_string_append(out, "Usage: wirt [--socket PATH] [--format table|json] COMMAND [ARG…]\n\n"
                          "Manage your virtual machines through wirtd.\n\nCommands:\n");
     for (gsize i = 0; i < G_N_ELEMENTS(command_table); i++)
-        g_string_append_printf(out, "  %-20s %s\n", command_table[i].name,
-                               command_table[i].summary);
+        if (command_table[i].command != WIRT_CLI_CMD_SSH_PROXY) /* a helper for ssh */
+            g_string_append_printf(out, "  %-20s %s\n", command_table[i].name,
+                                   command_table[i].summary);
     g_string_append_printf(out, "\nGlobal options:\n%s", global_options_help);
     g_string_append(out, "  --version            show the version and exit\n\n"
                          "Run 'wirt COMMAND --help' for a command's options; see wirt(1).\n");

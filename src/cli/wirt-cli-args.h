@@ -44,6 +44,8 @@ typedef enum {
     WIRT_CLI_CMD_NET_CREATE,
     WIRT_CLI_CMD_NET_LIST,
     WIRT_CLI_CMD_NET_DELETE,
+    WIRT_CLI_CMD_SSH,       /* wirt-cli-ssh.c: execs ssh */
+    WIRT_CLI_CMD_SSH_PROXY, /* hidden: ssh's ProxyCommand (wirt-cli-ssh.c) */
 } WirtCliCommand;
 
 typedef enum {
@@ -77,6 +79,15 @@ typedef struct {
     char *subnet;       /* net create --subnet */
     char *net_mode;     /* net create --mode */
     int dhcp;           /* net create --dhcp 1, --no-dhcp 0, not given -1 */
+    char *box;          /* create --box */
+    char *network;      /* create --network */
+    char *ip;           /* create --ip */
+    char *mac;          /* create --mac */
+    guint64 disk_bytes; /* create --disk-size; 0: not given */
+    char *ssh_key;      /* create --ssh-key: a public key file; ssh --ssh-key: a private key */
+    char *ssh_user;     /* create --ssh-user */
+    char **ssh_keys;    /* create --box: the public key lines read from the key files */
+    char **ssh_command; /* ssh: the words after "--", or NULL */
 } WirtCliArgs;
 
 WirtCliArgs *wirt_cli_args_parse(int argc, const char *const *argv, GError **error);

@@ -348,10 +348,43 @@ flatten(JsonObject *object, const char *prefix, GPtrArray *keys, GPtrArray *valu
 
         if (JSON_NODE_HOLDS_OBJECT(node)) {
             flatten(json_node_get_object(node), full, keys, values);
+        } else if (!prefix && g_str_equal(key, "addresses") && JSON_NODE_HOLDS_ARRAY(node)) {
+            continue; /* one line each, after the rest: append_addresses() */
         } else {
             g_ptr_array_add(keys, g_steal_pointer(&full));
             g_ptr_array_add(values, node_text(node));
         }
+    }
+}
+
+/* A running VM's addresses, one line each:
+ * "address: 10.77.0.101/24 (ipv4, 52:54:00:77:00:10; from lease, arp)". */
+static void
+append_addresses(JsonObject *object, glong width, GString *out)
+{
+    JsonNode *node = json_object_get_member(object, "addresses");
+    JsonArray *array = node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+
+    for (guint i = 0; array && i < json_array_get_length(array); i++) {
+        JsonNode *item = json_array_get_element(array, i);
+        JsonObject *addr = JSON_NODE_HOLDS_OBJECT(item) ? json_node_get_object(item) : NULL;
+        g_autofree char *ip = member_text(addr, "ip");
+        g_autofree char *prefix = member_text(addr, "prefix");
+        g_autofree char *family = member_text(addr, "family");
+        g_autofree char *mac = member_text(addr, "mac");
+        g_autofree char *sources = member_text(addr, "sources");
+        g_autofree char *line = NULL;
+        g_autofree char *clean = NULL;
+
+        if (!addr)
+            continue;
+        line = g_strdup_printf("%s%s%s (%s, %s; from %s)", ip, g_str_equal(prefix, "-") ? "" : "/",
+                               g_str_equal(prefix, "-") ? "" : prefix, family, mac, sources);
+        clean = wirt_cli_format_sanitize(line);
+        g_string_append(out, "address:");
+        for (glong pad = 8; pad < width + 1; pad++)
+            g_string_append_c(out, ' ');
+        g_string_append_printf(out, "%s\n", clean);
     }
 }
 
@@ -383,6 +416,7 @@ wirt_cli_format_object(JsonNode *object, GString *out, GError **error)
             g_string_append_c(out, ' ');
         g_string_append_printf(out, "%s\n", value);
     }
+    append_addresses(json_node_get_object(object), MAX(width, 7), out);
     return TRUE;
 }
 

@@ -143,6 +143,20 @@ create_request(const WirtCliArgs *args)
     add_string(builder, "pool", args->pool);
     add_string(builder, "node", args->node);
     add_string(builder, "owner", args->owner);
+    add_string(builder, "box", args->box);
+    if (args->disk_bytes > 0)
+        add_int(builder, "disk_bytes", (gint64)args->disk_bytes);
+    add_string(builder, "network", args->network);
+    add_string(builder, "ip", args->ip);
+    add_string(builder, "mac", args->mac);
+    add_string(builder, "ssh_user", args->ssh_user);
+    if (args->ssh_keys) {
+        json_builder_set_member_name(builder, "ssh_keys");
+        json_builder_begin_array(builder);
+        for (guint i = 0; args->ssh_keys[i]; i++)
+            json_builder_add_string_value(builder, args->ssh_keys[i]);
+        json_builder_end_array(builder);
+    }
     body = builder_to_string(builder);
     return wirt_cli_request_new("POST", "/" WIRT_API_VERSION "/vms", body);
 }
@@ -322,6 +336,12 @@ wirt_cli_request_build(const WirtCliArgs *args)
     case WIRT_CLI_CMD_NET_LIST:
     case WIRT_CLI_CMD_NET_DELETE:
         return wirt_cli_net_request(args);
+    case WIRT_CLI_CMD_SSH: /* the VM, for its owner, uuid and ssh user (wirt-cli-ssh.c) */
+        path = vm_path(args, "");
+        return wirt_cli_request_new("GET", path, NULL);
+    case WIRT_CLI_CMD_SSH_PROXY: /* the websocket upgrade (wirt-cli-ssh.c) */
+        path = vm_path(args, "/ssh");
+        return wirt_cli_request_new("GET", path, NULL);
     }
     g_return_val_if_reached(NULL);
 }

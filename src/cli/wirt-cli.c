@@ -17,6 +17,7 @@
 #include "wirt-cli-format.h"
 #include "wirt-cli-net.h"
 #include "wirt-cli-passwd.h"
+#include "wirt-cli-ssh.h"
 
 /* Who the caller is, for naming VMs in tables (GET /1.0). */
 static gboolean
@@ -294,6 +295,63 @@ run_box_add(const WirtCliArgs *args, WirtCliClient *client, GString *out, GError
     return TRUE;
 }
 
+/* Appends the public key lines of @path (comments and blank lines skipped). */
+static gboolean
+read_key_file(const char *path, GPtrArray *keys, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, error))
+        return FALSE;
+    if (len > 65536 || strstr(text, "PRIVATE KEY")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "%s is not a public key file (give the .pub file)", path);
+        return FALSE;
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        char *line = g_strstrip(lines[i]);
+        if (line[0] && line[0] != '#')
+            g_ptr_array_add(keys, g_strdup(line));
+    }
+    return TRUE;
+}
+
+/* create --box: the keys for the guest's seed: --ssh-key FILE, else ~/.ssh/id_*.pub. */
+static gboolean
+load_ssh_keys(WirtCliArgs *args, GError **error)
+{
+    static const char *const defaults[] = {"id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"};
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+
+    if (args->command != WIRT_CLI_CMD_CREATE || !args->box) {
+        if (args->command == WIRT_CLI_CMD_CREATE && args->ssh_key) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "--ssh-key needs --box");
+            return FALSE;
+        }
+        return TRUE;
+    }
+    if (args->ssh_key) {
+        if (!read_key_file(args->ssh_key, keys, error))
+            return FALSE;
+    } else {
+        for (guint i = 0; i < G_N_ELEMENTS(defaults); i++) {
+            g_autofree char *path = g_build_filename(g_get_home_dir(), ".ssh", defaults[i], NULL);
+            g_autoptr(GError) local = NULL;
+            if (g_file_test(path, G_FILE_TEST_IS_REGULAR) && !read_key_file(path, keys, &local))
+                fprintf(stderr, "wirt: %s: skipped: %s\n", path, local->message);
+        }
+        if (keys->len == 0)
+            fprintf(stderr, "wirt: no ~/.ssh/id_*.pub: the guest gets no key of yours "
+                            "(make one with ssh-keygen, or give --ssh-key FILE)\n");
+    }
+    g_ptr_array_add(keys, NULL);
+    args->ssh_keys = (char **)g_ptr_array_free(g_steal_pointer(&keys), FALSE);
+    return TRUE;
+}
+
 /**
  * wirt_cli_main:
  * @argc: the number of @argv elements
@@ -329,8 +387,13 @@ wirt_cli_main(int argc, const char *const *argv)
             ok = run_events(args, client, &error);
         else if (args->command == WIRT_CLI_CMD_BOX_ADD)
             ok = run_box_add(args, client, out, &error);
+        else if (args->command == WIRT_CLI_CMD_SSH) /* wirt-cli-ssh.c: execs ssh */
+            ok = wirt_cli_ssh_run(args, client, &error);
+        else if (args->command == WIRT_CLI_CMD_SSH_PROXY)
+            ok = wirt_cli_ssh_proxy_run(args, client, &error);
         else
-            ok = wirt_cli_run(args, send_with_client, client, out, &error);
+            ok = load_ssh_keys(args, &error) &&
+                 wirt_cli_run(args, send_with_client, client, out, &error);
     }
     if (!ok) {
         g_autofree char *message = wirt_cli_format_sanitize(error->message);

@@ -46,6 +46,8 @@ wirt_api_vm_to_json(const WirtVm *vm)
     add_string_or_null(b, "created", vm->created);
     add_string_or_null(b, "created_by", vm->created_by);
     add_string_or_null(b, "door", vm->door);
+    add_string_or_null(b, "box", vm->box);
+    add_string_or_null(b, "ssh_user", vm->ssh_user);
     json_builder_end_object(b);
     return json_builder_get_root(b);
 }
@@ -150,6 +152,8 @@ wirt_api_vm_append_json(GString *out, const WirtVm *vm)
     append_member(out, "created", vm->created, FALSE);
     append_member(out, "created_by", vm->created_by, FALSE);
     append_member(out, "door", vm->door, FALSE);
+    append_member(out, "box", vm->box, FALSE);
+    append_member(out, "ssh_user", vm->ssh_user, FALSE);
     g_string_append_c(out, '}');
 }
 

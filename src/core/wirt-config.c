@@ -35,6 +35,8 @@ static const char *const vm_keys[] = {
     "max-box-gib",
     "max-networks-per-user",
     "allow-nat-networks",
+    "domain-type",
+    "max-disk-gib",
     NULL,
 };
 static const char *const network_keys[] = {"subnet", "mode", "dhcp", "hidden", "pool", NULL};
@@ -134,6 +136,8 @@ wirt_config_new_default(void)
     config->max_memory_mib = 65536;
     config->max_vcpus = 32;
     config->storage_pool = g_strdup("default");
+    config->domain_type = g_strdup("auto");
+    config->max_disk_gib = 64;
     config->max_box_gib = 64;
     config->max_networks_per_user = 4;
     config->allow_nat_networks = FALSE;
@@ -184,6 +188,7 @@ wirt_config_free(WirtConfig *config)
     g_free(config->admin_group);
     g_free(config->socket_path);
     g_free(config->storage_pool);
+    g_free(config->domain_type);
     g_free(config->history_path);
     g_clear_pointer(&config->pools, g_ptr_array_unref);
     g_clear_pointer(&config->networks, g_ptr_array_unref);
@@ -431,11 +436,14 @@ load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     gint64 max_mem = (gint64)config->max_memory_mib, max_cpu = config->max_vcpus;
     gint64 max_box = config->max_box_gib;
     gint64 max_nets = config->max_networks_per_user;
+    gint64 max_disk = config->max_disk_gib;
 
     if (!g_key_file_has_group(kf, g))
         return TRUE;
     if (!check_keys(kf, src, g, vm_keys, error) ||
         !get_string(kf, src, g, "storage-pool", &config->storage_pool, FALSE, error) ||
+        !get_string(kf, src, g, "domain-type", &config->domain_type, FALSE, error) ||
+        !get_int(kf, src, g, "max-disk-gib", 1, 65536, &max_disk, error) ||
         !get_int(kf, src, g, "max-box-gib", 1, 65536, &max_box, error) ||
         !get_int(kf, src, g, "max-networks-per-user", 0, 1024, &max_nets, error) ||
         !get_bool(kf, src, g, "allow-nat-networks", &config->allow_nat_networks, error) ||
@@ -450,6 +458,11 @@ load_vm(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
     config->max_vcpus = (guint)max_cpu;
     config->max_box_gib = (guint)max_box;
     config->max_networks_per_user = (guint)max_nets;
+    config->max_disk_gib = (guint)max_disk;
+    if (!g_str_equal(config->domain_type, "auto") && !g_str_equal(config->domain_type, "kvm") &&
+        !g_str_equal(config->domain_type, "qemu"))
+        return fail_at(error, src, g, "domain-type", "domain-type: '%s' is not auto, kvm or qemu",
+                       config->domain_type);
     /* Only a libvirt object name: it never becomes a path of ours. */
     if (!wirt_config_storage_pool_valid(config->storage_pool))
         return fail_at(error, src, g, "storage-pool",

@@ -88,6 +88,8 @@ typedef struct {
     guint max_vcpus;
     char *storage_pool;          /* [vm] storage-pool: the libvirt storage pool boxes live in */
     guint max_box_gib;           /* [vm] max-box-gib: cap on a box's virtual size and image */
+    char *domain_type;           /* [vm] domain-type: "auto", "kvm" or "qemu" (TCG) */
+    guint max_disk_gib;          /* [vm] max-disk-gib: cap on a VM's --disk-size */
     guint max_networks_per_user; /* [vm] max-networks-per-user: users' own networks */
     gboolean allow_nat_networks; /* [vm] allow-nat-networks: users may make NAT networks */
     GPtrArray *networks;         /* WirtNetworkConfig*: [network NAME], in file order */

@@ -21,6 +21,7 @@
 
 #include "wirt-error.h"
 #include "wirt-names.h"
+#include "wirt-net.h"
 
 /**
  * wirt_meta_clear:
@@ -34,6 +35,8 @@ wirt_meta_clear(WirtMeta *meta)
     g_clear_pointer(&meta->created, g_free);
     g_clear_pointer(&meta->created_by, g_free);
     g_clear_pointer(&meta->door, g_free);
+    g_clear_pointer(&meta->box, g_free);
+    g_clear_pointer(&meta->ssh_user, g_free);
 }
 
 static void
@@ -68,6 +71,8 @@ wirt_meta_format(const WirtMeta *meta)
     append_attr(out, "created", meta->created);
     append_attr(out, "created-by", meta->created_by);
     append_attr(out, "door", meta->door);
+    append_attr(out, "box", meta->box);
+    append_attr(out, "ssh-user", meta->ssh_user);
     g_string_append(out, "/>");
     return g_string_free(out, FALSE);
 }
@@ -140,6 +145,10 @@ meta_start_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *eleme
             slot = &parse->meta.created_by;
         else if (g_str_equal(attr, "door"))
             slot = &parse->meta.door;
+        else if (g_str_equal(attr, "box"))
+            slot = &parse->meta.box;
+        else if (g_str_equal(attr, "ssh-user"))
+            slot = &parse->meta.ssh_user;
         if (!slot)
             continue; /* unknown: from a later version */
         g_free(*slot);
@@ -229,18 +238,82 @@ domain_type_is_known(const char *domain_type)
     return FALSE;
 }
 
+/* A path libvirt gets verbatim: absolute, and nothing XML or a shell would read twice. */
+static gboolean
+check_path(const char *vm, const char *what, const char *path, GError **error)
+{
+    if (!path || path[0] != '/' || strpbrk(path, "<>&'\"\n\r\t") || strstr(path, "/../")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "vm %s: bad %s path '%.80s'", vm, what,
+                    path ? path : "(none)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The disk (an overlay of the box, its base named explicitly so libvirt never probes a
+ * format), the NoCloud seed on an IDE CD-ROM, and the NIC without an option ROM. */
+static gboolean
+append_devices(GString *out, const char *vm, const WirtVmDevices *dev, GError **error)
+{
+    if (!check_path(vm, "disk", dev->disk_path, error) ||
+        !check_path(vm, "box", dev->backing_path, error) ||
+        (dev->seed_path && !check_path(vm, "seed", dev->seed_path, error)))
+        return FALSE;
+    if (dev->network &&
+        (!wirt_net_mac_validate(dev->mac, error) || !g_str_has_prefix(dev->network, "wirt-") ||
+         strpbrk(dev->network, "<>&'\" "))) {
+        if (error && !*error)
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "vm %s: bad network name", vm);
+        return FALSE;
+    }
+    g_string_append_printf(out,
+                           "    <disk type='file' device='disk'>\n"
+                           "      <driver name='qemu' type='qcow2' discard='unmap'/>\n"
+                           "      <source file='%s'/>\n"
+                           "      <backingStore type='file'>\n"
+                           "        <format type='qcow2'/>\n"
+                           "        <source file='%s'/>\n"
+                           "        <backingStore/>\n"
+                           "      </backingStore>\n"
+                           "      <target dev='vda' bus='virtio'/>\n"
+                           "    </disk>\n",
+                           dev->disk_path, dev->backing_path);
+    if (dev->seed_path)
+        g_string_append_printf(out,
+                               "    <disk type='file' device='cdrom'>\n"
+                               "      <driver name='qemu' type='raw'/>\n"
+                               "      <source file='%s'/>\n"
+                               "      <target dev='hdc' bus='ide'/>\n"
+                               "      <readonly/>\n"
+                               "    </disk>\n",
+                               dev->seed_path);
+    if (dev->network) {
+        g_autofree char *mac = g_ascii_strdown(dev->mac, -1);
+        g_string_append_printf(out,
+                               "    <interface type='network'>\n"
+                               "      <source network='%s'/>\n"
+                               "      <mac address='%s'/>\n"
+                               "      <model type='virtio'/>\n"
+                               "      <rom enabled='no'/>\n"
+                               "    </interface>\n",
+                               dev->network, mac);
+    }
+    return TRUE;
+}
+
 /**
  * wirt_domain_xml_build:
  * @spec: owner, name, memory and vcpus (already checked by policy and quota)
  * @domain_type: the host's domain type: "test", "qemu" (TCG) or "kvm"
  * @meta: the wirt facts to put in <metadata>
- * Returns: (transfer full) (nullable): a minimal persistent <domain> with no disks,
- *   named wirt_name_domain(owner, name), or %NULL with %WIRT_ERROR_INVALID when the
- *   spec or the type is not acceptable.
+ * @devices: (nullable): a box VM's disk, seed and NIC (ignored for "test")
+ * Returns: (transfer full) (nullable): a persistent <domain> named
+ *   wirt_name_domain(owner, name), with no disks when @devices is %NULL, or %NULL with
+ *   %WIRT_ERROR_INVALID when the spec, a device or the type is not acceptable.
  */
 char *
 wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const WirtMeta *meta,
-                      GError **error)
+                      const WirtVmDevices *devices, GError **error)
 {
     g_autoptr(GString) out = NULL;
     g_autofree char *domain = NULL;
@@ -276,6 +349,13 @@ wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const Wir
     out = g_string_new(NULL);
     g_string_append_printf(out, "<domain type='%s'>\n", domain_type);
     g_string_append_printf(out, "  <name>%s</name>\n", escaped);
+    if (devices && devices->uuid) {
+        if (!g_uuid_string_is_valid(devices->uuid)) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "vm %s: bad uuid", spec->name);
+            return NULL;
+        }
+        g_string_append_printf(out, "  <uuid>%s</uuid>\n", devices->uuid);
+    }
     g_string_append(out, "  <metadata>\n");
     g_string_append_printf(out, "    %s\n", meta_xml);
     g_string_append(out, "  </metadata>\n");
@@ -299,14 +379,20 @@ wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const Wir
     if (is_test) {
         g_string_append(out, "  <devices/>\n");
     } else {
-        g_string_append(out, "  <devices>\n"
-                             "    <serial type='pty'>\n"
+        g_string_append(out, "  <devices>\n");
+        if (devices && !append_devices(out, spec->name, devices, error))
+            return NULL;
+        g_string_append(out, "    <serial type='pty'>\n"
                              "      <target port='0'/>\n"
                              "    </serial>\n"
                              "    <console type='pty'>\n"
                              "      <target type='serial' port='0'/>\n"
-                             "    </console>\n"
-                             "  </devices>\n");
+                             "    </console>\n");
+        if (devices) /* guests seed their RNG at once (docs/tiny-box.md) */
+            g_string_append(out, "    <rng model='virtio'>\n"
+                                 "      <backend model='random'>/dev/urandom</backend>\n"
+                                 "    </rng>\n");
+        g_string_append(out, "  </devices>\n");
     }
     g_string_append(out, "</domain>\n");
     return g_string_free(g_steal_pointer(&out), FALSE);

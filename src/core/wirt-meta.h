@@ -16,6 +16,8 @@ typedef struct {
     char *created; /* ISO 8601 */
     char *created_by;
     char *door;
+    char *box;      /* (nullable) "tiny" (shared) or "alice/tiny" */
+    char *ssh_user; /* (nullable) the guest user of `wirt ssh` */
 } WirtMeta;
 
 void wirt_meta_clear(WirtMeta *meta);
@@ -30,6 +32,6 @@ gboolean wirt_meta_parse(const char *xml, gssize len, WirtMeta *out_meta, GError
 /* A whole <domain> for create: no disks yet (boxes come later); type is the
  * host's ("test", "qemu" for TCG, "kvm"). */
 char *wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const WirtMeta *meta,
-                            GError **error);
+                            const WirtVmDevices *devices, GError **error);
 
 G_END_DECLS

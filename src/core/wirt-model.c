@@ -42,6 +42,7 @@ static const char *const action_names[WIRT_ACTION_LAST] = {
     [WIRT_ACTION_NET_CREATE] = "net-create",
     [WIRT_ACTION_NET_VIEW] = "net-view",
     [WIRT_ACTION_NET_DELETE] = "net-delete",
+    [WIRT_ACTION_SSH] = "ssh",
 };
 
 /**
@@ -185,6 +186,8 @@ vm_clear(WirtVm *vm)
     g_free(vm->node);
     g_free(vm->created);
     g_free(vm->created_by);
+    g_free(vm->box);
+    g_free(vm->ssh_user);
     g_free(vm->door);
 }
 
@@ -243,6 +246,8 @@ wirt_vm_dup(const WirtVm *vm)
     copy->node = g_strdup(vm->node);
     copy->created = g_strdup(vm->created);
     copy->created_by = g_strdup(vm->created_by);
+    copy->box = g_strdup(vm->box);
+    copy->ssh_user = g_strdup(vm->ssh_user);
     copy->door = g_strdup(vm->door);
     return copy;
 }
@@ -260,7 +265,8 @@ wirt_vm_equal(const WirtVm *a, const WirtVm *b)
            a->autostart == b->autostart && a->persistent == b->persistent &&
            g_strcmp0(a->pool, b->pool) == 0 && g_strcmp0(a->node, b->node) == 0 &&
            g_strcmp0(a->created, b->created) == 0 && g_strcmp0(a->created_by, b->created_by) == 0 &&
-           g_strcmp0(a->door, b->door) == 0;
+           g_strcmp0(a->door, b->door) == 0 && g_strcmp0(a->box, b->box) == 0 &&
+           g_strcmp0(a->ssh_user, b->ssh_user) == 0;
 }
 
 /**
@@ -274,4 +280,16 @@ wirt_vm_spec_clear(WirtVmSpec *spec)
     g_clear_pointer(&spec->name, g_free);
     g_clear_pointer(&spec->pool, g_free);
     g_clear_pointer(&spec->node, g_free);
+    g_clear_pointer(&spec->box, g_free);
+    g_clear_pointer(&spec->box_volume, g_free);
+    g_clear_pointer(&spec->box_shared_volume, g_free);
+    g_clear_pointer(&spec->network, g_free);
+    g_clear_pointer(&spec->network_admin, g_free);
+    g_clear_pointer(&spec->network_admin_xml, g_free);
+    g_clear_pointer(&spec->ip, g_free);
+    g_clear_pointer(&spec->mac, g_free);
+    g_clear_pointer(&spec->ssh_keys, g_strfreev);
+    g_clear_pointer(&spec->ssh_user, g_free);
+    g_clear_pointer(&spec->storage_pool, g_free);
+    g_clear_pointer(&spec->domain_type, g_free);
 }

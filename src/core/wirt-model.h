@@ -42,6 +42,7 @@ typedef enum {
     WIRT_ACTION_NET_CREATE,  /* define a network: users their own, admins' come from the config */
     WIRT_ACTION_NET_VIEW,    /* list networks, show one (admins' visible ones: every member) */
     WIRT_ACTION_NET_DELETE,  /* destroy and undefine a network (refused while a VM uses it) */
+    WIRT_ACTION_SSH,         /* a byte stream to the VM's port 22: its owner only, every mode */
     WIRT_ACTION_LAST,
 } WirtAction;
 
@@ -96,6 +97,8 @@ typedef struct {
     char *created;    /* ISO 8601, from metadata; may be NULL */
     char *created_by; /* user that created or adopted it */
     char *door;       /* front door it was created through */
+    char *box;        /* (nullable) the box its disk is an overlay of ("alice/tiny", "tiny") */
+    char *ssh_user;   /* (nullable) the guest user `wirt ssh` logs in as */
 } WirtVm;
 
 WirtVm *wirt_vm_new(void);
@@ -113,7 +116,32 @@ typedef struct {
     guint vcpus;
     char *pool; /* NULL: the first pool */
     char *node; /* NULL: placement decides */
+
+    /* A VM from a box (issue 3): NULL box makes a VM with no disk. */
+    char *box;               /* (nullable) the box's name as asked */
+    char *box_volume;        /* the owner's box of that name (service), tried first */
+    char *box_shared_volume; /* the shared box of that name (service), tried next */
+    guint64 disk_bytes;      /* 0: the box's virtual size; else at least that */
+    char *network;           /* (nullable) the owner's network ("wirt-alice.lab"), tried first */
+    char *network_admin;     /* (nullable) the admins' network of that name ("wirt-lab") */
+    char *network_admin_xml; /* its XML, to define it where a host lacks it */
+    char *ip;                /* (nullable) a DHCP reservation on the network */
+    char *mac;               /* (nullable) the NIC's MAC; generated when NULL */
+    char **ssh_keys;         /* (nullable) public keys for the seed */
+    char *ssh_user;          /* (nullable) the box's user; "vagrant" when NULL */
+    char *storage_pool;      /* the libvirt storage pool of boxes and disks */
+    char *domain_type;       /* (nullable) "kvm", "qemu" or "auto" (the default) */
 } WirtVmSpec;
+
+/* The devices of a VM made from a box, for wirt_domain_xml_build(). */
+typedef struct {
+    const char *disk_path;    /* the overlay (qcow2) */
+    const char *backing_path; /* the box's base volume (qcow2) */
+    const char *seed_path;    /* (nullable) the NoCloud seed ISO, an IDE CD-ROM */
+    const char *network;      /* (nullable) libvirt network name */
+    const char *mac;          /* with @network */
+    const char *uuid;         /* (nullable) the domain's uuid (the seed's instance id) */
+} WirtVmDevices;
 
 void wirt_vm_spec_clear(WirtVmSpec *spec);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WirtVmSpec, wirt_vm_spec_clear)

@@ -169,6 +169,27 @@ check_host(const WirtNetHost *host, guint32 network, guint32 mask, guint32 gatew
 }
 
 /**
+ * wirt_net_host_xml:
+ * Returns: (transfer full): the reservation as virNetworkUpdate()'s IP_DHCP_HOST section
+ *   takes it, or %NULL with %WIRT_ERROR_INVALID.
+ */
+char *
+wirt_net_host_xml(const WirtNetHost *host, const char *subnet, GError **error)
+{
+    g_autofree char *mac = NULL;
+    guint32 network, mask;
+    guint prefix;
+
+    if (!wirt_net_parse_subnet(subnet, &network, &prefix, error))
+        return NULL;
+    mask = 0xffffffffu << (32 - prefix);
+    if (!check_host(host, network, mask, network + 1, error))
+        return NULL;
+    mac = g_ascii_strdown(host->mac, -1);
+    return g_strdup_printf("<host mac='%s' name='%s' ip='%s'/>", mac, host->name, host->ip);
+}
+
+/**
  * wirt_net_xml_build:
  * Returns: (transfer full): the network's XML: a bridge named by
  * wirt_net_bridge_name(), the host at the subnet's first address, DHCP over the rest

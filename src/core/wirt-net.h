@@ -53,6 +53,9 @@ char *wirt_net_mac_generate(void);
 char *wirt_net_libvirt_name(const char *owner, const char *name);
 /* "wbr" + 12 hex digits of a hash of the libvirt name: 15 bytes, as the kernel allows. */
 char *wirt_net_bridge_name(const char *libvirt_name);
+/* The <host mac name ip/> element of one reservation for virNetworkUpdate(), after the
+ * checks wirt_net_xml_build() makes (a free address of @subnet, a MAC, a VM name). */
+char *wirt_net_host_xml(const WirtNetHost *host, const char *subnet, GError **error);
 /* The <network> XML, or INVALID with a reason. */
 char *wirt_net_xml_build(const WirtNetSpec *spec, GError **error);
 

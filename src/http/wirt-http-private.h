@@ -46,6 +46,14 @@ gboolean wirt_http_boxes_body_done(SoupServerMessage *msg);
 /* /1.0/networks (wirt-http-net.c). */
 const WirtHttpRoute *wirt_http_net_routes(gsize *out_n);
 
+/* wirt-http-ssh.c: GET /1.0/vms/{name}/ssh (a websocket to the VM's port 22), the
+ * addresses in GET /1.0/vms/{name}, and closing the sessions when wirtd stops. */
+void wirt_http_ssh_handle(WirtHttpRequest *req);
+void wirt_http_vm_reply_with_addresses(WirtHttpRequest *req, WirtVm *vm);
+void wirt_http_ssh_close_all(void);
+/* The Origin check of every websocket route (wirt-http.c). */
+gboolean wirt_http_origin_allowed(WirtHttpRequest *req);
+
 /* Replies. Every error has the one JSON shape of docs/api.md. */
 void wirt_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *node);
 void wirt_http_reply_error(SoupServerMessage *msg, const GError *error);

@@ -10,6 +10,7 @@
 #include "wirt-http-private.h"
 #include "wirt-http-auth.h"
 #include "wirt-http-resources.h"
+#include "service/wirt-addresses.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -424,23 +425,62 @@ handle_vms_list(WirtHttpRequest *req)
                                      g_string_free(out, FALSE), len);
 }
 
+/* "ssh_keys": an array of strings (each checked by the service), at most 64 of them. */
+static gboolean
+get_keys_member(JsonObject *body, char ***out_keys, GError **error)
+{
+    JsonNode *node = json_object_get_member(body, "ssh_keys");
+    g_autoptr(GPtrArray) keys = NULL;
+    JsonArray *array;
+
+    if (!node || JSON_NODE_HOLDS_NULL(node))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_ARRAY(node) ||
+        json_array_get_length(array = json_node_get_array(node)) > 64) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "ssh_keys: must be an array of at most 64 strings");
+        return FALSE;
+    }
+    keys = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonNode *item = json_array_get_element(array, i);
+        if (!JSON_NODE_HOLDS_VALUE(item) || json_node_get_value_type(item) != G_TYPE_STRING) {
+            g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "ssh_keys[%u]: must be a string", i);
+            return FALSE;
+        }
+        g_ptr_array_add(keys, g_strdup(json_node_get_string(item)));
+    }
+    g_ptr_array_add(keys, NULL);
+    *out_keys = (char **)g_ptr_array_free(g_steal_pointer(&keys), FALSE);
+    return TRUE;
+}
+
 static void
 handle_vms_create(WirtHttpRequest *req)
 {
-    static const char *const allowed[] = {"name", "memory_mib", "vcpus", "pool",
-                                          "node", "owner",      NULL};
+    static const char *const allowed[] = {"name",  "memory_mib", "vcpus",      "pool",    "node",
+                                          "owner", "box",        "disk_bytes", "network", "ip",
+                                          "mac",   "ssh_keys",   "ssh_user",   NULL};
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
-    const char *name = NULL, *pool = NULL, *node = NULL, *owner = NULL;
-    gint64 memory = 0, vcpus = 0;
+    const char *name = NULL, *pool = NULL, *node = NULL, *owner = NULL, *box = NULL;
+    const char *network = NULL, *ip = NULL, *mac = NULL, *ssh_user = NULL;
+    gint64 memory = 0, vcpus = 0, disk_bytes = 0;
     g_auto(WirtVmSpec) spec = {0};
 
     if (!body || !wirt_http_get_string_member(body, "name", TRUE, &name, &error) ||
         !wirt_http_get_string_member(body, "pool", FALSE, &pool, &error) ||
         !wirt_http_get_string_member(body, "node", FALSE, &node, &error) ||
         !wirt_http_get_string_member(body, "owner", FALSE, &owner, &error) ||
+        !wirt_http_get_string_member(body, "box", FALSE, &box, &error) ||
+        !wirt_http_get_string_member(body, "network", FALSE, &network, &error) ||
+        !wirt_http_get_string_member(body, "ip", FALSE, &ip, &error) ||
+        !wirt_http_get_string_member(body, "mac", FALSE, &mac, &error) ||
+        !wirt_http_get_string_member(body, "ssh_user", FALSE, &ssh_user, &error) ||
         !wirt_http_get_int_member(body, "memory_mib", 1, G_MAXUINT32, &memory, &error) ||
-        !wirt_http_get_int_member(body, "vcpus", 1, 4096, &vcpus, &error)) {
+        !wirt_http_get_int_member(body, "vcpus", 1, 4096, &vcpus, &error) ||
+        !wirt_http_get_int_member(body, "disk_bytes", 1, G_MAXINT64, &disk_bytes, &error) ||
+        !get_keys_member(body, &spec.ssh_keys, &error)) {
         wirt_http_reply_error(req->msg, error);
         return;
     }
@@ -450,6 +490,12 @@ handle_vms_create(WirtHttpRequest *req)
     spec.node = g_strdup(node);
     spec.memory_mib = (guint64)memory;
     spec.vcpus = (guint)vcpus;
+    spec.box = g_strdup(box);
+    spec.disk_bytes = (guint64)disk_bytes;
+    spec.network = g_strdup(network);
+    spec.ip = g_strdup(ip);
+    spec.mac = g_strdup(mac);
+    spec.ssh_user = g_strdup(ssh_user);
     wirt_service_create_async(req->self->service, req->actor, &spec, wirt_http_on_vm_done,
                               wirt_http_pause_for(req->msg, SOUP_STATUS_CREATED));
 }
@@ -462,7 +508,7 @@ handle_vm_get(WirtHttpRequest *req)
                                                wirt_http_query(req, "owner"), req->name, &error);
 
     if (vm)
-        wirt_http_reply_vm(req->msg, SOUP_STATUS_OK, vm);
+        wirt_http_vm_reply_with_addresses(req, vm); /* wirt-http-ssh.c: running VMs' addresses */
     else
         wirt_http_reply_error(req->msg, error);
 }
@@ -909,6 +955,22 @@ on_stream_event(WirtVmChange change, WirtVm *vm, gpointer user_data)
     g_autofree char *now = wirt_util_iso8601_now();
     g_autoptr(JsonNode) node = NULL;
 
+    if (change == WIRT_VM_CHANGE_ADDRESSES) {
+        /* {"type":"addresses","time":…,"vm":{…},"addresses":[…]} (docs/api.md) */
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, "addresses");
+        json_builder_set_member_name(b, "time");
+        json_builder_add_string_value(b, now);
+        json_builder_set_member_name(b, "vm");
+        json_builder_add_value(b, wirt_api_vm_to_json(vm));
+        json_builder_set_member_name(b, "addresses");
+        json_builder_add_value(b, wirt_service_vm_addresses_json(stream->self->service, vm));
+        json_builder_end_object(b);
+        node = json_builder_get_root(b);
+        event_stream_send(stream, node);
+        return;
+    }
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "vm");
@@ -997,6 +1059,13 @@ origin_allowed(WirtHttpRequest *req)
     return g_strv_contains((const char *const *)req->self->config->http.origins, origin);
 }
 
+/* For websocket routes of other modules (wirt-http-ssh.c). */
+gboolean
+wirt_http_origin_allowed(WirtHttpRequest *req)
+{
+    return origin_allowed(req);
+}
+
 static void
 handle_events(WirtHttpRequest *req)
 {
@@ -1049,6 +1118,7 @@ static const WirtHttpRoute routes[] = {
      handle_state_put},
     {{"PUT", "/1.0/vms/{name}/autostart", WIRT_ACTION_AUTOSTART, "{\"enabled\":true}"},
      handle_autostart_put},
+    {{"GET", "/1.0/vms/{name}/ssh", WIRT_ACTION_SSH, NULL}, wirt_http_ssh_handle},
     {{"POST", "/1.0/adopt", WIRT_ACTION_ADOPT,
       "{\"domain\":\"walk\",\"owner\":\"root\",\"name\":\"walk\"}"},
      handle_adopt},
@@ -1620,6 +1690,7 @@ wirt_http_free(WirtHttp *self)
         return;
     while (self->streams)
         event_stream_free(self->streams->data);
+    wirt_http_ssh_close_all();
     /* Running operations finish after us: detach them, they free themselves. */
     for (guint i = self->ops ? self->ops->len : 0; i > 0; i--) {
         WirtHttpOp *op = g_ptr_array_index(self->ops, i - 1);

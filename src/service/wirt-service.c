@@ -17,12 +17,16 @@
 #include "core/wirt-history.h"
 #include "core/wirt-meta.h"
 #include "core/wirt-names.h"
+#include "core/wirt-net.h"
 #include "core/wirt-policy.h"
 #include "core/wirt-quota.h"
+#include "core/wirt-seed.h"
 #include "util/wirt-util.h"
 #include "virt/wirt-virt-box.h"
+#include "wirt-addresses.h"
 #include "wirt-audit.h"
 #include "wirt-networks.h"
+#include "wirt-service-private.h"
 #include "wirt-build-config.h"
 
 #define HISTORY_READ_MAX (8 * 1024 * 1024)
@@ -43,6 +47,8 @@ struct _WirtService {
     WirtServiceRecordFunc record_func;
     gpointer record_data;
     GHashTable *box_uploads; /* volume name -> uploader's uid: uploads in flight (boxes block) */
+    /* Running VMs' addresses, watched after a start (wirt-addresses.c). */
+    WirtAddresses *addresses;
 };
 
 typedef struct {
@@ -360,6 +366,7 @@ wirt_service_new(const WirtConfig *config, WirtHosts *hosts, GError **error)
     service->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     service->listener_id = wirt_hosts_add_listener(hosts, on_vm_changed, service);
     service->box_uploads = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    service->addresses = wirt_addresses_new(service, hosts);
     return service;
 }
 
@@ -382,6 +389,7 @@ wirt_service_free(WirtService *service)
         g_object_unref(task);
     }
     wirt_hosts_remove_listener(service->hosts, service->listener_id);
+    g_clear_pointer(&service->addresses, wirt_addresses_free);
     g_ptr_array_unref(service->watches);
     g_hash_table_unref(service->identities);
     g_hash_table_unref(service->names);
@@ -839,6 +847,8 @@ notify_watches(WirtService *service, WirtVmChange change, WirtVm *vm)
             Watch *watch = g_ptr_array_index(service->watches, j);
             if (watch->id != id)
                 continue;
+            if (change == WIRT_VM_CHANGE_ADDRESSES && !watch->actor)
+                break; /* the daemon's own doors want VM snapshots only */
             if (!watch->actor || wirt_policy_decide(service->config, watch->actor, WIRT_ACTION_VIEW,
                                                     vm->owner, NULL) == WIRT_POLICY_ALLOW)
                 watch->func(change, vm, watch->user_data);
@@ -1014,6 +1024,103 @@ quota_of(WirtService *service, const char *user, WirtQuota *out_quota)
     wirt_config_quota_for(service->config, user, (const char *const *)groups, out_quota);
 }
 
+/* A guest user name for `wirt ssh`: what useradd takes, nothing a shell or ssh reads twice. */
+static gboolean
+check_ssh_user(const char *user, GError **error)
+{
+    gsize len = strlen(user);
+
+    if (len == 0 || len > 32 || !(g_ascii_islower(user[0]) || user[0] == '_') ||
+        strspn(user, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "ssh_user: '%.40s' is not a user name (a-z, 0-9, '_', '-'; up to 32)", user);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* create --box: the box, disk size, keys, guest user and network, all checked before a
+ * worker touches a host. The worker tries the owner's box and network before the shared
+ * box and the admins' network of the same name. */
+static gboolean
+prepare_box(WirtService *service, Op *op, const WirtVmSpec *spec, const WirtPoolConfig *pool,
+            GError **error)
+{
+    const WirtConfig *config = service->config;
+    const WirtActor *actor = op->actor;
+    guint n_keys = spec->ssh_keys ? g_strv_length(spec->ssh_keys) : 0;
+    GString *detail;
+
+    if (!wirt_name_validate(spec->box, error)) {
+        g_prefix_error(error, "box: ");
+        return FALSE;
+    }
+    if (!wirt_policy_check_box(config, actor, WIRT_ACTION_BOX_VIEW, op->owner, spec->box, error) ||
+        !(op->spec.box_volume = wirt_virt_box_volume_name(op->owner, spec->box, error)) ||
+        !(op->spec.box_shared_volume = wirt_virt_box_volume_name(NULL, spec->box, error)))
+        return FALSE;
+    op->spec.box = g_strdup(spec->box);
+    if (spec->disk_bytes > (guint64)config->max_disk_gib << 30) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "disk_size: %" G_GUINT64_FORMAT " bytes is over %u GiB (max-disk-gib)",
+                    spec->disk_bytes, config->max_disk_gib);
+        return FALSE;
+    }
+    op->spec.disk_bytes = spec->disk_bytes;
+    if (n_keys > WIRT_SEED_MAX_KEYS) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "ssh_keys: %u keys, at most %u", n_keys,
+                    WIRT_SEED_MAX_KEYS);
+        return FALSE;
+    }
+    for (guint i = 0; i < n_keys; i++) {
+        if (!wirt_seed_check_key(spec->ssh_keys[i], error)) {
+            g_prefix_error(error, "ssh_keys[%u]: ", i);
+            return FALSE;
+        }
+    }
+    op->spec.ssh_keys = g_strdupv(spec->ssh_keys);
+    if (spec->ssh_user && !check_ssh_user(spec->ssh_user, error))
+        return FALSE;
+    op->meta.ssh_user = g_strdup(spec->ssh_user ? spec->ssh_user : "vagrant");
+    if (spec->mac && !wirt_net_mac_validate(spec->mac, error))
+        return FALSE;
+    op->spec.mac = g_strdup(spec->mac);
+    if ((spec->ip || spec->mac) && !spec->network) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "%s: needs a network",
+                    spec->ip ? "ip" : "mac");
+        return FALSE;
+    }
+    op->spec.ip = g_strdup(spec->ip);
+    if (spec->network) {
+        const WirtNetworkConfig *cn = wirt_config_find_network(config, spec->network);
+
+        if (!wirt_name_validate(spec->network, error)) {
+            g_prefix_error(error, "network: ");
+            return FALSE;
+        }
+        op->spec.network = wirt_net_libvirt_name(op->owner, spec->network);
+        /* An admins' network: not a hidden one for users, and only in its pool. */
+        if (cn && (!cn->hidden || actor->is_admin) &&
+            (!cn->pool || g_str_equal(cn->pool, pool->name))) {
+            WirtNetSpec ns = {
+                .name = cn->name, .mode = cn->mode, .subnet = cn->subnet, .dhcp = cn->dhcp};
+            op->spec.network_admin = wirt_net_libvirt_name(NULL, cn->name);
+            if (!(op->spec.network_admin_xml = wirt_net_xml_build(&ns, error)))
+                return FALSE;
+        }
+    }
+    op->spec.storage_pool = g_strdup(config->storage_pool);
+    detail = g_string_new(op->detail);
+    g_string_append_printf(detail, " box=%s", spec->box);
+    if (spec->network)
+        g_string_append_printf(detail, " network=%s", spec->network);
+    if (spec->ip)
+        g_string_append_printf(detail, " ip=%s", spec->ip);
+    g_free(op->detail);
+    op->detail = g_string_free(detail, FALSE);
+    return TRUE;
+}
+
 static gboolean
 prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **error)
 {
@@ -1062,6 +1169,15 @@ prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **er
     op->spec.node = g_strdup(spec->node);
     op->detail = g_strdup_printf("memory_mib=%" G_GUINT64_FORMAT " vcpus=%u pool=%s",
                                  op->spec.memory_mib, op->spec.vcpus, pool->name);
+    op->spec.domain_type = g_strdup(config->domain_type);
+    if (spec->box) {
+        if (!prepare_box(service, op, spec, pool, error))
+            return FALSE;
+    } else if (spec->network || spec->ip || spec->mac || spec->ssh_keys || spec->disk_bytes) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "create: network, ip, mac, ssh keys and disk size need a box");
+        return FALSE;
+    }
 
     key = g_strconcat(op->owner, "/", op->name, NULL);
     existing = wirt_hosts_find_vm(service->hosts, op->owner, op->name);
@@ -2255,12 +2371,19 @@ box_run(GTask *task)
     g_object_unref(inner);
 }
 
-/* Whether a VM uses the box's volume as its base. The hook for VM disks on
- * boxes (issue 3): no VM uses a box yet, so nothing is in use. */
+/* Whether a VM's disk is an overlay of the box (its metadata names the box). */
 static gboolean
-box_in_use(WirtService *service G_GNUC_UNUSED, const char *volume G_GNUC_UNUSED,
-           char **out_vm G_GNUC_UNUSED)
+box_in_use(WirtService *service, const char *label, char **out_vm)
 {
+    g_autoptr(GPtrArray) all = wirt_hosts_list_vms(service->hosts);
+
+    for (guint i = 0; i < all->len; i++) {
+        const WirtVm *vm = g_ptr_array_index(all, i);
+        if (g_strcmp0(vm->box, label) == 0) {
+            *out_vm = g_strdup_printf("%s/%s", vm->owner ? vm->owner : "", vm->name);
+            return TRUE;
+        }
+    }
     return FALSE;
 }
 
@@ -2431,7 +2554,7 @@ wirt_service_box_remove_async(WirtService *service, const WirtActor *actor, cons
                                    work->label));
         return;
     }
-    if (box_in_use(service, work->volume, &vm)) {
+    if (box_in_use(service, work->label, &vm)) {
         box_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT,
                                    "box %s: VM %s uses it; delete the VM first", work->label, vm));
         return;
@@ -2472,4 +2595,48 @@ wirt_service_record(WirtService *service, const WirtHistoryRecord *rec)
         g_warning("history: %s", local->message);
     if (service->record_func)
         service->record_func(rec, service->record_data);
+}
+
+/* ====================================================================== */
+/* wirt-service-private.h: for wirt-addresses.c and wirt-ssh.c            */
+
+/**
+ * wirt_service_resolve:
+ * Returns: (transfer full) (nullable): resolve()'s answer (see there).
+ */
+WirtVm *
+wirt_service_resolve(WirtService *service, const WirtActor *actor, const char *owner,
+                     const char *name, WirtAction action, GError **error)
+{
+    return resolve(service, actor, owner, name, action, error);
+}
+
+/**
+ * wirt_service_make_label:
+ * Returns: (transfer full): "NAME" for the actor's own VM, else "OWNER/NAME".
+ */
+char *
+wirt_service_make_label(const WirtActor *actor, const char *owner, const char *name)
+{
+    return make_label(actor, owner ? owner : actor->user, name);
+}
+
+/**
+ * wirt_service_notify_addresses:
+ * @vm: (transfer none): the VM whose addresses changed
+ */
+void
+wirt_service_notify_addresses(WirtService *service, WirtVm *vm)
+{
+    notify_watches(service, WIRT_VM_CHANGE_ADDRESSES, vm);
+}
+
+/**
+ * wirt_service_get_addresses:
+ * Returns: (transfer none): the service's address watcher.
+ */
+WirtAddresses *
+wirt_service_get_addresses(WirtService *service)
+{
+    return service->addresses;
 }

@@ -408,6 +408,8 @@ vm_snapshot(WirtConn *wconn, virDomainPtr dom, GError **error)
     vm->created = g_steal_pointer(&meta.created);
     vm->created_by = g_steal_pointer(&meta.created_by);
     vm->door = g_steal_pointer(&meta.door);
+    vm->box = g_steal_pointer(&meta.box);
+    vm->ssh_user = g_steal_pointer(&meta.ssh_user);
     return g_steal_pointer(&vm);
 }
 
@@ -1594,9 +1596,10 @@ wirt_virt_define_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *meta
         conn_set_error(conn, error, "host %s: cannot read its driver type", conn->node);
         return NULL;
     }
-    /* KVM is not usable everywhere; TCG ("qemu") is. Probing per host comes later. */
-    if (!(xml = wirt_domain_xml_build(spec, g_ascii_strcasecmp(type, "test") == 0 ? "test" : "qemu",
-                                      meta, error)))
+    if (spec->box)
+        return wirt_virt_define_box_vm(conn, spec, meta, error);
+    if (!(xml = wirt_domain_xml_build(spec, wirt_virt_domain_type(conn, spec->domain_type), meta,
+                                      NULL, error)))
         return NULL;
     domain = wirt_name_domain(spec->owner, spec->name);
     if ((existing = virDomainLookupByName(conn->conn, domain))) {
@@ -1772,8 +1775,10 @@ typedef struct {
     gboolean in_devices;
     gboolean in_disk; /* a <disk device="disk"> */
     gboolean shared;  /* it has <readonly/> or <shareable/> */
+    gboolean cdrom;   /* a <disk device="cdrom">: only the VM's own seed is its own */
     char *source;     /* "path", or "pool\x1fvolume" */
     GPtrArray *sources;
+    const char *seed; /* the name of the seed volume wirt made for the VM */
 } DiskParse;
 
 static const char *
@@ -1799,8 +1804,9 @@ disks_start_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *elem
     } else if (depth == 3 && dp->in_devices && g_str_equal(element_name, "disk")) {
         const char *device = attr_get(attribute_names, attribute_values, "device");
 
-        /* Only disks: an install ISO (cdrom) or a floppy image is shared. */
-        dp->in_disk = !device || g_str_equal(device, "disk");
+        /* Only disks, and the seed wirt made: an install ISO or a floppy image is shared. */
+        dp->cdrom = g_strcmp0(device, "cdrom") == 0;
+        dp->in_disk = !device || g_str_equal(device, "disk") || dp->cdrom;
         dp->shared = FALSE;
         g_clear_pointer(&dp->source, g_free);
     } else if (depth == 4 && dp->in_disk) {
@@ -1827,9 +1833,16 @@ disks_end_element(GMarkupParseContext *context G_GNUC_UNUSED, const char *elemen
     DiskParse *dp = user_data;
 
     if (dp->depth == 3 && dp->in_disk && g_str_equal(element_name, "disk")) {
-        /* Writable and not shared: it is this VM's own, delete it with it. */
-        if (dp->source && !dp->shared)
+        /* Writable and not shared, or the VM's seed: it is this VM's own, delete it with it. */
+        if (dp->source && dp->cdrom) {
+            const char *slash = strrchr(dp->source, '/');
+            const char *sep = strchr(dp->source, INDEX_SEP[0]);
+            const char *base = slash ? slash + 1 : sep ? sep + 1 : dp->source;
+            if (dp->seed && g_str_equal(base, dp->seed))
+                g_ptr_array_add(dp->sources, g_steal_pointer(&dp->source));
+        } else if (dp->source && !dp->shared) {
             g_ptr_array_add(dp->sources, g_steal_pointer(&dp->source));
+        }
         g_clear_pointer(&dp->source, g_free);
         dp->in_disk = FALSE;
     } else if (dp->depth == 2 && g_str_equal(element_name, "devices")) {
@@ -1851,7 +1864,8 @@ domain_disk_sources(WirtConn *conn, virDomainPtr dom, GError **error)
     g_autoptr(GMarkupParseContext) context = NULL;
     g_autoptr(GError) local_error = NULL;
     g_autofree char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-    DiskParse dp = {.sources = sources};
+    g_autofree char *seed = wirt_virt_vm_volume_name(virDomainGetName(dom), TRUE);
+    DiskParse dp = {.sources = sources, .seed = seed};
     gboolean ok;
 
     if (!xml) {
@@ -1927,6 +1941,9 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
     g_autoptr(GPtrArray) sources = NULL;
     g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func(vol_free_cb);
     g_autofree char *domain = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *meta_xml = NULL;
+    g_auto(WirtMeta) meta = {0};
     int active;
 
     if (!(dom = conn_lookup(conn, uuid, error)))
@@ -1956,6 +1973,14 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
         if (vol)
             g_ptr_array_add(vols, vol);
     }
+    if (!(xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
+        conn_set_dom_error(conn, error, dom, "cannot read its XML");
+        return FALSE;
+    }
+    if (!(meta_xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, WIRT_META_NS,
+                                          VIR_DOMAIN_AFFECT_CONFIG)) ||
+        !wirt_meta_parse(meta_xml, -1, &meta, NULL))
+        virResetLastError();
     if (virDomainUndefineFlags(dom, flags) < 0) {
         /* The test driver and older hosts reject some flags. */
         int code = virt_last_error_code();
@@ -1966,6 +1991,8 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
             return FALSE;
         }
     }
+    if (meta.name)
+        wirt_virt_vm_release_addresses(conn, xml, meta.name);
     for (guint i = 0; i < vols->len; i++) {
         virStorageVolPtr vol = g_ptr_array_index(vols, i);
 
@@ -2992,6 +3019,26 @@ virConnectPtr
 wirt_conn_get_virt(WirtConn *conn)
 {
     return conn->conn;
+}
+
+/**
+ * wirt_conn_get_node:
+ * Returns: (transfer none): the host's name, for messages.
+ */
+const char *
+wirt_conn_get_node(WirtConn *conn)
+{
+    return conn->node;
+}
+
+/**
+ * wirt_virt_snapshot:
+ * Returns: (transfer full): a fresh snapshot of @dom. Worker.
+ */
+WirtVm *
+wirt_virt_snapshot(WirtConn *conn, virDomainPtr dom, GError **error)
+{
+    return vm_snapshot(conn, dom, error);
 }
 
 /**

@@ -25,6 +25,8 @@ typedef struct _WirtConn WirtConn; /* a refcounted handle on one host's live con
 typedef enum {
     WIRT_VM_CHANGE_UPDATED, /* new or changed: @vm is the new snapshot */
     WIRT_VM_CHANGE_REMOVED, /* undefined or its host went down: @vm is the last snapshot */
+    /* Service watches only, never from the hosts: the VM's addresses changed. */
+    WIRT_VM_CHANGE_ADDRESSES,
 } WirtVmChange;
 
 typedef void (*WirtVmChangedFunc)(WirtVmChange change, WirtVm *vm, gpointer user_data);

@@ -15,7 +15,9 @@
 #   the namespace at DIR/run/libvirt/libvirt-sock. Nothing is autostarted (empty /etc/libvirt);
 # - by default it also gets its own network namespace (only `lo`), so a network a test defines
 #   and starts there (bridges, dnsmasq, firewall rules) never reaches the host's. Unix sockets
-#   are files, so clients outside still reach it. PRIVATE_LIBVIRTD_NETNS=0 shares the host's;
+#   are files, so clients outside still reach it. PRIVATE_LIBVIRTD_NETNS=0 shares the host's.
+#   The namespace is a named one (`ip netns add`, exported as PRIVATE_LIBVIRTD_NETNS_NAME, at
+#   /run/netns/NAME): a restart keeps it, so guests keep their network; stop deletes it;
 # - its qemu.conf turns off cgroups (no shared /sys/fs/cgroup/machine entries) and virtlogd
 #   (QEMU logs go to files under DIR), so it needs no other daemon;
 # - it writes its pid file under DIR, and stop/restart signal only the PID it started.
@@ -111,13 +113,26 @@ private_libvirtd_start() {
     esac
     _private_libvirtd_write_config "$dir"
     rm -f "$dir/run/libvirt/libvirt-sock"
+    local enter=()
     if [ "${PRIVATE_LIBVIRTD_NETNS:-1}" = 1 ]; then
-        unshare_args+=(--net)
+        # A named network namespace (`ip netns add`), made once and kept across restarts:
+        # a restarted libvirtd finds its networks, and running guests keep their links.
+        if [ -z "${PRIVATE_LIBVIRTD_NETNS_NAME:-}" ]; then
+            PRIVATE_LIBVIRTD_NETNS_NAME=wirt-t-$$-$RANDOM
+            if ! ip netns add "$PRIVATE_LIBVIRTD_NETNS_NAME"; then
+                _private_libvirtd_log "ip netns add $PRIVATE_LIBVIRTD_NETNS_NAME failed"
+                unset PRIVATE_LIBVIRTD_NETNS_NAME
+                return 1
+            fi
+            ip -n "$PRIVATE_LIBVIRTD_NETNS_NAME" link set lo up
+            export PRIVATE_LIBVIRTD_NETNS_NAME
+        fi
+        enter=(nsenter "--net=/run/netns/$PRIVATE_LIBVIRTD_NETNS_NAME" --)
     fi
 
-    # unshare (no --fork) execs bash, which execs libvirtd: $! is libvirtd's PID.
-    unshare "${unshare_args[@]}" -- bash -c "$_PRIVATE_LIBVIRTD_INNER" private-libvirtd \
-        "$dir" "${_PRIVATE_LIBVIRTD_BINDS[@]}" >>"$dir/libvirtd.log" 2>&1 </dev/null &
+    # nsenter and unshare (no --fork) exec bash, which execs libvirtd: $! is libvirtd's PID.
+    "${enter[@]}" unshare "${unshare_args[@]}" -- bash -c "$_PRIVATE_LIBVIRTD_INNER" \
+        private-libvirtd "$dir" "${_PRIVATE_LIBVIRTD_BINDS[@]}" >>"$dir/libvirtd.log" 2>&1 </dev/null &
     pid=$!
 
     export PRIVATE_LIBVIRTD_DIR=$dir
@@ -192,7 +207,10 @@ _private_libvirtd_kill() {
 private_libvirtd_stop() {
     local pid=${PRIVATE_LIBVIRTD_PID:-} dom
 
-    [ -n "$pid" ] || return 0
+    if [ -z "$pid" ]; then
+        [ "${1:-}" = --keep-domains ] || _private_libvirtd_drop_netns
+        return 0
+    fi
     if [ "${1:-}" != --keep-domains ] && kill -0 "$pid" 2>/dev/null; then
         for dom in $(virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" list --name 2>/dev/null); do
             virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" destroy "$dom" >/dev/null 2>&1 || true
@@ -205,7 +223,15 @@ private_libvirtd_stop() {
     fi
     _private_libvirtd_kill "$pid"
     unset PRIVATE_LIBVIRTD_PID
+    [ "${1:-}" = --keep-domains ] || _private_libvirtd_drop_netns
     return 0
+}
+
+_private_libvirtd_drop_netns() {
+    if [ -n "${PRIVATE_LIBVIRTD_NETNS_NAME:-}" ]; then
+        ip netns delete "$PRIVATE_LIBVIRTD_NETNS_NAME" 2>/dev/null || true
+        unset PRIVATE_LIBVIRTD_NETNS_NAME
+    fi
 }
 
 # private_libvirtd_restart: stop the daemon (its QEMU domains keep running, as in a real

@@ -208,7 +208,7 @@ test_domain_xml(gconstpointer data)
     g_autofree char *xml = NULL;
 
     meta_fill(&meta, c->owner, c->name);
-    xml = wirt_domain_xml_build(&spec, c->type, &meta, &error);
+    xml = wirt_domain_xml_build(&spec, c->type, &meta, NULL, &error);
     g_assert_no_error(error);
     g_assert_nonnull(xml);
     check_golden(c->golden, xml);
@@ -229,25 +229,96 @@ test_domain_xml_rejects(void)
     meta_fill(&meta, "alice", "web");
     for (gsize i = 0; i < G_N_ELEMENTS(specs); i++) {
         g_autoptr(GError) error = NULL;
-        g_autofree char *xml = wirt_domain_xml_build(specs[i], "qemu", &meta, &error);
+        g_autofree char *xml = wirt_domain_xml_build(specs[i], "qemu", &meta, NULL, &error);
 
         g_assert_null(xml);
         g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
     }
     {
         g_autoptr(GError) error = NULL;
-        g_autofree char *xml = wirt_domain_xml_build(&good, "xen' evil='1", &meta, &error);
+        g_autofree char *xml = wirt_domain_xml_build(&good, "xen' evil='1", &meta, NULL, &error);
 
         g_assert_null(xml);
         g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
     }
     {
         g_autoptr(GError) error = NULL;
-        g_autofree char *xml = wirt_domain_xml_build(&good, "qemu", &no_owner, &error);
+        g_autofree char *xml = wirt_domain_xml_build(&good, "qemu", &no_owner, NULL, &error);
 
         g_assert_null(xml);
         g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
     }
+}
+
+/* A VM from a box: overlay with its explicit base, seed CD-ROM, NIC without ROM, RNG. */
+static void
+test_domain_xml_box(void)
+{
+    WirtVmSpec spec = {.owner = "alice", .name = "web", .memory_mib = 256, .vcpus = 1};
+    WirtVmDevices dev = {
+        .disk_path = "/var/lib/libvirt/images/vm.alice.web.qcow2",
+        .backing_path = "/var/lib/libvirt/images/box.tiny.qcow2",
+        .seed_path = "/var/lib/libvirt/images/vm.alice.web.seed.iso",
+        .network = "wirt-alice.lab",
+        .mac = "52:54:00:AB:cd:01",
+        .uuid = "0e0c4b0a-3c1b-4c8e-9a55-6d2b8f1e7a10",
+    };
+    g_auto(WirtMeta) meta = {0};
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+
+    meta_fill(&meta, "alice", "web");
+    meta.box = g_strdup("shared/tiny");
+    meta.ssh_user = g_strdup("vagrant");
+    xml = wirt_domain_xml_build(&spec, "qemu", &meta, &dev, &error);
+    g_assert_no_error(error);
+    check_golden("domain-box.xml", xml);
+
+    /* Anything that would be read twice is refused, never quoted. */
+    {
+        const WirtVmDevices bad[] = {
+            {.disk_path = "relative.qcow2", .backing_path = dev.backing_path},
+            {.disk_path = "/x/a'b.qcow2", .backing_path = dev.backing_path},
+            {.disk_path = dev.disk_path, .backing_path = "/x/../etc/shadow"},
+            {.disk_path = dev.disk_path, .backing_path = dev.backing_path, .seed_path = "/s<"},
+            {.disk_path = dev.disk_path,
+             .backing_path = dev.backing_path,
+             .network = "default",
+             .mac = "52:54:00:00:00:01"},
+            {.disk_path = dev.disk_path,
+             .backing_path = dev.backing_path,
+             .network = "wirt-a' b",
+             .mac = "52:54:00:00:00:01"},
+            {.disk_path = dev.disk_path,
+             .backing_path = dev.backing_path,
+             .network = "wirt-lab",
+             .mac = "ff:ff:ff:ff:ff:ff"},
+            {.disk_path = dev.disk_path, .backing_path = dev.backing_path, .uuid = "x'"},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+            g_autoptr(GError) local = NULL;
+            g_autofree char *out = wirt_domain_xml_build(&spec, "qemu", &meta, &bad[i], &local);
+            g_assert_null(out);
+            g_assert_error(local, WIRT_ERROR, WIRT_ERROR_INVALID);
+        }
+    }
+}
+
+/* The box and the guest user survive a round trip through the metadata. */
+static void
+test_meta_box_fields(void)
+{
+    g_auto(WirtMeta) meta = {0};
+    g_auto(WirtMeta) back = {0};
+    g_autofree char *xml = NULL;
+
+    meta_fill(&meta, "alice", "web");
+    meta.box = g_strdup("alice/tiny");
+    meta.ssh_user = g_strdup("debian");
+    xml = wirt_meta_format(&meta);
+    g_assert_true(wirt_meta_parse(xml, -1, &back, NULL));
+    g_assert_cmpstr(back.box, ==, "alice/tiny");
+    g_assert_cmpstr(back.ssh_user, ==, "debian");
 }
 
 /* The metadata inside the domain XML parses back (what virsh dumpxml shows). */
@@ -262,7 +333,7 @@ test_domain_xml_meta(void)
     const char *end = NULL;
 
     meta_fill(&meta, "a&b", "web");
-    xml = wirt_domain_xml_build(&spec, "test", &meta, NULL);
+    xml = wirt_domain_xml_build(&spec, "test", &meta, NULL, NULL);
     g_assert_nonnull(strstr(xml, "<name>a&amp;b.web</name>"));
     start = strstr(xml, "<vm ");
     end = strstr(xml, "/>");
@@ -288,6 +359,8 @@ main(int argc, char **argv)
 
         g_test_add_data_func(path, &xml_cases[i], test_domain_xml);
     }
+    g_test_add_func("/meta/domain-xml/box", test_domain_xml_box);
+    g_test_add_func("/meta/box-fields", test_meta_box_fields);
     g_test_add_func("/meta/domain-xml/rejects", test_domain_xml_rejects);
     g_test_add_func("/meta/domain-xml/metadata", test_domain_xml_meta);
     return g_test_run();

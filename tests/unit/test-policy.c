@@ -87,9 +87,27 @@ target_name(WirtAction a, Target t)
     return is_box(a) ? box_target_names[t] : target_names[t];
 }
 
+/* SSH, per issue 3: the owner's alone in every mode, admins included; other users
+ * are denied where they may see the VM and find nothing where they may not.
+ * [mode][target] for an admin and for a member. */
+static const char ssh_admin_table[4][TARGET_LAST + 1] = {"ADD", "ADD", "ADD", "ADD"};
+static const char ssh_member_table[4][TARGET_LAST + 1] = {
+    [WIRT_SECURITY_OPEN] = "ADN",
+    [WIRT_SECURITY_READ_ONLY] = "ADN",
+    [WIRT_SECURITY_OWNER_VIEW] = "ANN",
+    [WIRT_SECURITY_OWNER_MANAGE] = "ANN",
+};
+
 static WirtPolicyDecision
 expected(const Case *c)
 {
+    if (c->action == WIRT_ACTION_SSH) {
+        if (c->role == ROLE_OUTSIDER)
+            return WIRT_POLICY_DENY;
+        if (c->role == ROLE_ADMIN)
+            return letter(ssh_admin_table[c->mode][c->target]);
+        return letter(ssh_member_table[c->mode][c->target]);
+    }
     if (c->role == ROLE_ADMIN)
         return WIRT_POLICY_ALLOW;
     if (c->role == ROLE_OUTSIDER)
@@ -253,6 +271,35 @@ test_net_messages(void)
 }
 
 static void
+test_ssh_messages(void)
+{
+    g_autoptr(WirtConfig) config = wirt_config_new_default();
+    const char *groups[] = {"wirt", NULL};
+    const char *admins[] = {"wirt-admin", NULL};
+    g_autoptr(WirtActor) alice =
+        wirt_actor_new(1001, "alice", groups, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(WirtActor) ann =
+        wirt_actor_new(1500, "ann", admins, "wirt", "wirt-admin", WIRT_DOOR_CLI);
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    /* Another user's VM reads exactly like a missing one (the default mode)... */
+    g_assert_false(wirt_policy_check(config, alice, WIRT_ACTION_SSH, "bob", "bob/web", &e1));
+    g_assert_error(e1, WIRT_ERROR, WIRT_ERROR_NOT_FOUND);
+    g_assert_cmpstr(e1->message, ==, "vm bob/web: not found");
+    /* ...an admin may see it, and is told why not... */
+    g_assert_false(wirt_policy_check(config, ann, WIRT_ACTION_SSH, "bob", "bob/web", &e2));
+    g_assert_error(e2, WIRT_ERROR, WIRT_ERROR_DENIED);
+    g_assert_nonnull(strstr(e2->message, "owner only"));
+    /* ...and the owner may, even where users may change nothing. */
+    config->security_mode = WIRT_SECURITY_READ_ONLY;
+    g_assert_true(wirt_policy_check(config, alice, WIRT_ACTION_SSH, "alice", "web", &e3));
+    g_assert_no_error(e3);
+    g_assert_cmpstr(wirt_action_to_string(WIRT_ACTION_SSH), ==, "ssh");
+}
+
+static void
 test_root_is_admin(void)
 {
     g_autoptr(WirtActor) root =
@@ -300,5 +347,6 @@ main(int argc, char **argv)
     g_test_add_func("/policy/personal", test_personal);
     g_test_add_func("/policy/check/box-messages", test_box_messages);
     g_test_add_func("/policy/check/net-messages", test_net_messages);
+    g_test_add_func("/policy/check/ssh-messages", test_ssh_messages);
     return g_test_run();
 }

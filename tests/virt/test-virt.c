@@ -986,7 +986,7 @@ test_qemu_xml_schema(void)
     }
     for (gsize i = 0; i < G_N_ELEMENTS(types); i++) {
         g_autoptr(GError) error = NULL;
-        g_autofree char *xml = wirt_domain_xml_build(&spec, types[i], &meta, &error);
+        g_autofree char *xml = wirt_domain_xml_build(&spec, types[i], &meta, NULL, &error);
         g_autofree char *path = g_build_filename(g_get_user_cache_dir(), "domain.xml", NULL);
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
