@@ -41,6 +41,9 @@ typedef enum {
     OPT_DISK_SIZE = 1 << 24,
     OPT_SSH_KEY = 1 << 25,
     OPT_SSH_USER = 1 << 26,
+    OPT_MACHINE = 1 << 27,
+    OPT_DISK_CACHE = 1 << 28,
+    OPT_NESTED = 1 << 29,
 } OptBit;
 
 #define OPT_GLOBAL (OPT_SOCKET | OPT_FORMAT)
@@ -77,6 +80,9 @@ static const struct {
     {"disk-size", OPT_DISK_SIZE, TRUE},
     {"ssh-key", OPT_SSH_KEY, TRUE},
     {"ssh-user", OPT_SSH_USER, TRUE},
+    {"machine", OPT_MACHINE, TRUE},
+    {"disk-cache", OPT_DISK_CACHE, TRUE},
+    {"nested", OPT_NESTED, FALSE},
 };
 
 /* What NAME-like positional a command takes. */
@@ -113,10 +119,11 @@ static const CommandInfo command_table[] = {
     {"info", WIRT_CLI_CMD_INFO, POS_REF, 0, "info NAME", "show one VM", NULL},
     {"create", WIRT_CLI_CMD_CREATE, POS_REF,
      OPT_MEMORY | OPT_CPUS | OPT_POOL | OPT_NODE | OPT_OWNER | OPT_BOX | OPT_NETWORK | OPT_IP |
-         OPT_MAC | OPT_DISK_SIZE | OPT_SSH_KEY | OPT_SSH_USER,
+         OPT_MAC | OPT_DISK_SIZE | OPT_SSH_KEY | OPT_SSH_USER | OPT_MACHINE | OPT_DISK_CACHE |
+         OPT_NESTED,
      "create NAME [--box BOX [--disk-size SIZE] [--network NET [--ip ADDR] [--mac MAC]]\n"
      "            [--ssh-key FILE] [--ssh-user USER]] [--memory SIZE] [--cpus N] [--pool POOL]\n"
-     "            [--node NODE] [--owner USER]",
+     "            [--disk-cache MODE] [--machine TYPE] [--nested] [--node NODE] [--owner USER]",
      "define a new VM (shut off); with --box, one that boots a copy-on-write disk of the box",
      "  --box BOX            boot from BOX (yours, else the shared one): a qcow2 overlay\n"
      "                       on the box's volume, and a cloud-init seed with your key\n"
@@ -126,6 +133,9 @@ static const CommandInfo command_table[] = {
      "  --mac MAC            the NIC's MAC (default: a random 52:54:00:xx:xx:xx)\n"
      "  --ssh-key FILE       the public key for the guest (default: ~/.ssh/id_*.pub)\n"
      "  --ssh-user USER      the box's user for `wirt ssh` (default: vagrant)\n"
+     "  --disk-cache MODE    none, writethrough, writeback, directsync or unsafe\n"
+     "  --machine TYPE       QEMU machine type (default: pc; q35 has the seed on virtio-scsi)\n"
+     "  --nested             pass the host CPU through, for VMs inside (KVM hosts only)\n"
      "  --memory SIZE        memory in MiB, or with a suffix: 512M, 2G, 1T\n"
      "  --cpus N             virtual CPUs\n"
      "  --pool POOL          the pool to create it in (default: the first pool)\n"
@@ -309,6 +319,8 @@ wirt_cli_args_free(WirtCliArgs *args)
     g_free(args->mac);
     g_free(args->ssh_key);
     g_free(args->ssh_user);
+    g_free(args->machine);
+    g_free(args->disk_cache);
     g_strfreev(args->ssh_keys);
     g_strfreev(args->ssh_command);
     g_free(args);
@@ -508,6 +520,15 @@ apply_option(WirtCliArgs *args, OptBit bit, const char *name, const char *value,
         break;
     case OPT_SSH_USER:
         set_string(&args->ssh_user, value);
+        break;
+    case OPT_MACHINE:
+        set_string(&args->machine, value);
+        break;
+    case OPT_DISK_CACHE:
+        set_string(&args->disk_cache, value);
+        break;
+    case OPT_NESTED:
+        args->nested = TRUE;
         break;
     }
     return TRUE;

@@ -86,6 +86,9 @@ typedef struct {
     guint64 disk_bytes; /* create --disk-size; 0: not given */
     char *ssh_key;      /* create --ssh-key: a public key file; ssh --ssh-key: a private key */
     char *ssh_user;     /* create --ssh-user */
+    char *machine;      /* create --machine */
+    char *disk_cache;   /* create --disk-cache */
+    gboolean nested;    /* create --nested */
     char **ssh_keys;    /* create --box: the public key lines read from the key files */
     char **ssh_command; /* ssh: the words after "--", or NULL */
 } WirtCliArgs;

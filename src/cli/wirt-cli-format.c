@@ -382,7 +382,7 @@ append_addresses(JsonObject *object, glong width, GString *out)
                                g_str_equal(prefix, "-") ? "" : prefix, family, mac, sources);
         clean = wirt_cli_format_sanitize(line);
         g_string_append(out, "address:");
-        for (glong pad = 8; pad < width + 1; pad++)
+        for (glong pad = 7; pad < width + 1; pad++)
             g_string_append_c(out, ' ');
         g_string_append_printf(out, "%s\n", clean);
     }

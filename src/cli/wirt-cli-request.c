@@ -150,6 +150,12 @@ create_request(const WirtCliArgs *args)
     add_string(builder, "ip", args->ip);
     add_string(builder, "mac", args->mac);
     add_string(builder, "ssh_user", args->ssh_user);
+    add_string(builder, "machine", args->machine);
+    add_string(builder, "disk_cache", args->disk_cache);
+    if (args->nested) {
+        json_builder_set_member_name(builder, "nested");
+        json_builder_add_boolean_value(builder, TRUE);
+    }
     if (args->ssh_keys) {
         json_builder_set_member_name(builder, "ssh_keys");
         json_builder_begin_array(builder);

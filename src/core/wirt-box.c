@@ -44,7 +44,11 @@
     (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DATA_FILE |                    \
      QCOW2_INCOMPAT_COMPRESSION | QCOW2_INCOMPAT_EXTL2)
 
-#define BOX_INPUT_BUFFER (64 * 1024)
+/* One read from the input: as large as one virStreamSend (libvirt's RPC messages carry at most
+ * 256 KiB), since box.img's bytes are handed out of this buffer without a copy. */
+#define BOX_INPUT_BUFFER (256 * 1024)
+/* The most zeros handed out at once for a hole in a sparse box.img. */
+#define BOX_ZEROS (64 * 1024)
 #define BOX_JSON_MAX_DEPTH 32
 #define BOX_NAME_SHOWN 128
 
@@ -94,6 +98,12 @@ struct _WirtBoxReader {
     gsize head_len;
     gsize head_pos;
     guint64 image_read; /* bytes of box.img taken from the archive */
+    /* box.img is read with archive_read_data_block(), never archive_read_data() (the two
+     * must not be mixed in one entry): the part of the current block not taken yet. */
+    const guint8 *block;
+    gsize block_len;
+    guint64 block_offset; /* where @block starts in box.img: ahead of @image_read at a hole */
+    gboolean block_end;   /* libarchive has no more blocks of box.img */
 };
 
 /**
@@ -337,15 +347,20 @@ static la_ssize_t
 box_read_cb(struct archive *ar, void *user_data, const void **out_buf)
 {
     WirtBoxReader *reader = user_data;
-    gssize n;
+    gssize n = -1;
+    gsize got = 0;
 
     if (reader->input_eof) {
         *out_buf = reader->input;
         return 0;
     }
-    n = g_input_stream_read(reader->in, reader->input, BOX_INPUT_BUFFER, reader->cancellable,
-                            reader->input_error ? NULL : &reader->input_error);
+    /* A socket hands out what it has; a full buffer makes full 256 KiB stream messages. */
+    if (g_input_stream_read_all(reader->in, reader->input, BOX_INPUT_BUFFER, &got,
+                                reader->cancellable,
+                                reader->input_error ? NULL : &reader->input_error))
+        n = (gssize)got;
     if (n < 0) {
+        reader->input_bytes += got; /* counted, for "the upload ended after N bytes" */
         archive_set_error(ar, EIO, "read failed");
         return -1;
     }
@@ -665,6 +680,70 @@ read_metadata(WirtBoxReader *reader, guint64 size, GError **error)
     return parse_metadata(reader, text, (gsize)size, error);
 }
 
+/* The next piece of box.img after the @reader->image_read bytes taken so far, at most @max
+ * bytes: a pointer into libarchive's buffer (valid until the next call into libarchive), or
+ * into a block of zeros for a hole of a sparse entry, which it fills as archive_read_data()
+ * does. *@out_len is 0 at the end of box.img's data. */
+static gboolean
+image_next(WirtBoxReader *reader, gsize max, const guint8 **out_data, gsize *out_len,
+           GError **error)
+{
+    static const guint8 zeros[BOX_ZEROS];
+    gsize take;
+
+    while (reader->block_len == 0 && reader->block_offset <= reader->image_read) {
+        const void *data = NULL;
+        size_t size = 0;
+        la_int64_t offset = 0;
+        int r;
+
+        if (reader->block_end) {
+            *out_data = NULL;
+            *out_len = 0;
+            return TRUE;
+        }
+        r = archive_read_data_block(reader->ar, &data, &size, &offset);
+        if (r == ARCHIVE_EOF) {
+            /* The end's offset is the file's size: a sparse file may end in a hole. */
+            reader->block_end = TRUE;
+            if (offset > 0 && (guint64)offset > reader->image_read)
+                reader->block_offset = (guint64)offset;
+            continue;
+        }
+        if (r < ARCHIVE_OK) {
+            fail_archive(reader, error);
+            return FALSE;
+        }
+        if (offset < 0 || (guint64)offset < reader->image_read) {
+            fail(reader, error, "box: the archive is damaged: box.img's blocks are out of order");
+            return FALSE;
+        }
+        reader->block = data;
+        reader->block_len = size;
+        reader->block_offset = (guint64)offset;
+    }
+    if (reader->block_offset > reader->image_read) {
+        take = (gsize)MIN(reader->block_offset - reader->image_read, (guint64)MIN(max, BOX_ZEROS));
+        *out_data = zeros;
+    } else {
+        take = MIN(max, reader->block_len);
+        *out_data = reader->block;
+        reader->block += take;
+        reader->block_len -= take;
+        reader->block_offset += take;
+    }
+    reader->image_read += take;
+    if (reader->image_read > reader->image.size) {
+        fail(reader, error,
+             "box: box.img holds more than the %" G_GUINT64_FORMAT
+             " bytes its tar header announced",
+             reader->image.size);
+        return FALSE;
+    }
+    *out_len = take;
+    return TRUE;
+}
+
 static gboolean
 begin_image(WirtBoxReader *reader, guint64 size, GError **error)
 {
@@ -679,10 +758,28 @@ begin_image(WirtBoxReader *reader, guint64 size, GError **error)
     }
     reader->head_len = (gsize)MIN(size, (guint64)WIRT_QCOW2_HEADER_BYTES);
     reader->head_pos = 0;
-    if (!read_exact(reader, "box.img", reader->head, reader->head_len, error))
-        return FALSE;
-    reader->image_read = reader->head_len;
     reader->image.size = size;
+    reader->image_read = 0;
+    reader->block = NULL;
+    reader->block_len = 0;
+    reader->block_offset = 0;
+    reader->block_end = FALSE;
+    while (reader->image_read < reader->head_len) {
+        const guint8 *data = NULL;
+        gsize got = (gsize)reader->image_read;
+        gsize n = 0;
+
+        if (!image_next(reader, reader->head_len - got, &data, &n, error))
+            return FALSE;
+        if (n == 0) {
+            fail(reader, error,
+                 "box: box.img ended after %" G_GSIZE_FORMAT " of the %" G_GSIZE_FORMAT
+                 " bytes its tar header announced",
+                 got, reader->head_len);
+            return FALSE;
+        }
+        memcpy(reader->head + got, data, n);
+    }
     if (!wirt_box_qcow2_header_parse(reader->head, reader->head_len,
                                      reader->limits.max_virtual_size, &reader->image.qcow2,
                                      &local_error)) {
@@ -871,6 +968,44 @@ wirt_box_reader_open_image(WirtBoxReader *reader, WirtBoxImage *out_image, GErro
     }
 }
 
+/* box.img's next piece for the read functions below: its header from @reader->head
+ * first, then libarchive's blocks; at its end, the length check and the next state. */
+static gboolean
+image_piece(WirtBoxReader *reader, gsize max, const guint8 **out_data, gsize *out_len,
+            GError **error)
+{
+    const guint8 *data = NULL;
+    gsize n = 0;
+
+    if (reader->state != BOX_STATE_IMAGE) {
+        *out_data = NULL;
+        *out_len = 0; /* already complete */
+        return TRUE;
+    }
+    if (reader->head_pos < reader->head_len) {
+        n = MIN(max, reader->head_len - reader->head_pos);
+        *out_data = reader->head + reader->head_pos;
+        reader->head_pos += n;
+        *out_len = n;
+        return TRUE;
+    }
+    if (!image_next(reader, max, &data, &n, error))
+        return FALSE;
+    if (n == 0) {
+        if (reader->image_read != reader->image.size) {
+            fail(reader, error,
+                 "box: box.img's tar header announced %" G_GUINT64_FORMAT
+                 " bytes, but %" G_GUINT64_FORMAT " were read",
+                 reader->image.size, reader->image_read);
+            return FALSE;
+        }
+        reader->state = BOX_STATE_ENTRIES;
+    }
+    *out_data = data;
+    *out_len = n;
+    return TRUE;
+}
+
 /**
  * wirt_box_reader_read_image:
  * @reader: a reader on which wirt_box_reader_open_image() succeeded
@@ -885,7 +1020,7 @@ gboolean
 wirt_box_reader_read_image(WirtBoxReader *reader, guint8 *buf, gsize len, gsize *out_len,
                            GError **error)
 {
-    la_ssize_t n;
+    gsize done = 0;
 
     g_return_val_if_fail(reader != NULL, FALSE);
     g_return_val_if_fail(buf != NULL && len > 0, FALSE);
@@ -894,56 +1029,57 @@ wirt_box_reader_read_image(WirtBoxReader *reader, guint8 *buf, gsize len, gsize 
         return FALSE;
     g_return_val_if_fail(reader->have_image, FALSE);
 
-    if (reader->state != BOX_STATE_IMAGE) {
-        *out_len = 0; /* already complete */
-        return TRUE;
-    }
-    if (reader->head_pos < reader->head_len) {
-        gsize take = MIN(len, reader->head_len - reader->head_pos);
+    /* Fills @buf as far as box.img goes, as archive_read_data() did. */
+    while (done < len) {
+        const guint8 *data = NULL;
+        gsize n = 0;
 
-        memcpy(buf, reader->head + reader->head_pos, take);
-        reader->head_pos += take;
-        *out_len = take;
-        return TRUE;
-    }
-    n = archive_read_data(reader->ar, buf, len);
-    if (n < 0) {
-        fail_archive(reader, error);
-        return FALSE;
-    }
-    if (n == 0) {
-        if (reader->image_read != reader->image.size) {
-            fail(reader, error,
-                 "box: box.img's tar header announced %" G_GUINT64_FORMAT
-                 " bytes, but %" G_GUINT64_FORMAT " were read",
-                 reader->image.size, reader->image_read);
+        if (!image_piece(reader, len - done, &data, &n, error))
             return FALSE;
-        }
-        reader->state = BOX_STATE_ENTRIES;
-        *out_len = 0;
-        return TRUE;
+        if (n == 0)
+            break;
+        memcpy(buf + done, data, n);
+        done += n;
     }
-    reader->image_read += (guint64)n;
-    if (reader->image_read > reader->image.size) {
-        fail(reader, error,
-             "box: box.img holds more than the %" G_GUINT64_FORMAT
-             " bytes its tar header announced",
-             reader->image.size);
-        return FALSE;
-    }
-    *out_len = (gsize)n;
+    *out_len = done;
     return TRUE;
+}
+
+/**
+ * wirt_box_reader_read_image_block:
+ * @reader: a reader on which wirt_box_reader_open_image() succeeded
+ * @max: the most bytes wanted, > 0
+ * @out_data: (out) (transfer none): the bytes, inside the reader: valid until the next call
+ *   on @reader
+ * @out_len: (out): their number, at most @max; 0 once box.img is complete (its length checked)
+ *
+ * As wirt_box_reader_read_image(), without the copy: for a plain tar the bytes are those
+ * read from the input stream. Pieces are as large as the reader's input buffer allows.
+ * Returns: %TRUE, or %FALSE with %WIRT_ERROR_INVALID.
+ */
+gboolean
+wirt_box_reader_read_image_block(WirtBoxReader *reader, gsize max, const guint8 **out_data,
+                                 gsize *out_len, GError **error)
+{
+    g_return_val_if_fail(reader != NULL, FALSE);
+    g_return_val_if_fail(max > 0, FALSE);
+    g_return_val_if_fail(out_data != NULL && out_len != NULL, FALSE);
+    if (check_failed(reader, error))
+        return FALSE;
+    g_return_val_if_fail(reader->have_image, FALSE);
+
+    return image_piece(reader, max, out_data, out_len, error);
 }
 
 /* Reads the rest of box.img without handing it out (its length is still checked). */
 static gboolean
 drain_image(WirtBoxReader *reader, GError **error)
 {
-    g_autofree guint8 *scratch = g_malloc(BOX_INPUT_BUFFER);
+    const guint8 *data = NULL;
     gsize n = 0;
 
     do {
-        if (!wirt_box_reader_read_image(reader, scratch, BOX_INPUT_BUFFER, &n, error))
+        if (!image_piece(reader, BOX_INPUT_BUFFER, &data, &n, error))
             return FALSE;
     } while (n > 0);
     return TRUE;

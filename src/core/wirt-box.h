@@ -70,6 +70,9 @@ gboolean wirt_box_reader_open_image(WirtBoxReader *reader, WirtBoxImage *out_ima
 /* Copies up to @len bytes of box.img into @buf; *out_len == 0 means box.img is complete. */
 gboolean wirt_box_reader_read_image(WirtBoxReader *reader, guint8 *buf, gsize len, gsize *out_len,
                                     GError **error);
+/* The same without a copy: *@out_data points into the reader until its next call. */
+gboolean wirt_box_reader_read_image_block(WirtBoxReader *reader, gsize max, const guint8 **out_data,
+                                          gsize *out_len, GError **error);
 /* Reads the rest of the archive and cross-checks box.img against metadata.json. Only when
  * this returns TRUE may the bytes handed out be kept: on any error, discard them. */
 gboolean wirt_box_reader_finish(WirtBoxReader *reader, WirtBoxInfo *out_info, GError **error);

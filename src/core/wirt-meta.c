@@ -238,6 +238,42 @@ domain_type_is_known(const char *domain_type)
     return FALSE;
 }
 
+static const char *const cache_modes[] = {
+    "default", "none", "writethrough", "writeback", "directsync", "unsafe", NULL};
+
+/**
+ * wirt_vm_options_check:
+ * @spec: a create's machine type and disk cache mode (either may be %NULL)
+ * Returns: %TRUE, or %FALSE with %WIRT_ERROR_INVALID: a machine type is a QEMU machine name
+ *   (a letter, then letters, digits, '.', '_', '-'; up to 40), a cache mode one of libvirt's.
+ */
+gboolean
+wirt_vm_options_check(const WirtVmSpec *spec, GError **error)
+{
+    const char *m = spec->machine;
+
+    if (m && (strlen(m) == 0 || strlen(m) > 40 || !g_ascii_islower(m[0]) ||
+              strspn(m, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(m))) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "machine: '%.40s' is not a QEMU machine type (pc, q35, pc-q35-7.2, ...)", m);
+        return FALSE;
+    }
+    if (spec->disk_cache && !g_strv_contains(cache_modes, spec->disk_cache)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "disk_cache: '%.40s' is not default, none, writethrough, writeback, "
+                    "directsync or unsafe",
+                    spec->disk_cache);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+is_q35(const char *machine)
+{
+    return machine && strstr(machine, "q35") != NULL;
+}
+
 /* A path libvirt gets verbatim: absolute, and nothing XML or a shell would read twice. */
 static gboolean
 check_path(const char *vm, const char *what, const char *path, GError **error)
@@ -253,8 +289,11 @@ check_path(const char *vm, const char *what, const char *path, GError **error)
 /* The disk (an overlay of the box, its base named explicitly so libvirt never probes a
  * format), the NoCloud seed on an IDE CD-ROM, and the NIC without an option ROM. */
 static gboolean
-append_devices(GString *out, const char *vm, const WirtVmDevices *dev, GError **error)
+append_devices(GString *out, const WirtVmSpec *spec, const WirtVmDevices *dev, GError **error)
 {
+    const char *vm = spec->name;
+    g_autofree char *cache = NULL;
+
     if (!check_path(vm, "disk", dev->disk_path, error) ||
         !check_path(vm, "box", dev->backing_path, error) ||
         (dev->seed_path && !check_path(vm, "seed", dev->seed_path, error)))
@@ -266,9 +305,11 @@ append_devices(GString *out, const char *vm, const WirtVmDevices *dev, GError **
             g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID, "vm %s: bad network name", vm);
         return FALSE;
     }
+    if (spec->disk_cache && !g_str_equal(spec->disk_cache, "default"))
+        cache = g_strdup_printf(" cache='%s'", spec->disk_cache);
     g_string_append_printf(out,
                            "    <disk type='file' device='disk'>\n"
-                           "      <driver name='qemu' type='qcow2' discard='unmap'/>\n"
+                           "      <driver name='qemu' type='qcow2'%s discard='unmap'/>\n"
                            "      <source file='%s'/>\n"
                            "      <backingStore type='file'>\n"
                            "        <format type='qcow2'/>\n"
@@ -277,16 +318,21 @@ append_devices(GString *out, const char *vm, const WirtVmDevices *dev, GError **
                            "      </backingStore>\n"
                            "      <target dev='vda' bus='virtio'/>\n"
                            "    </disk>\n",
-                           dev->disk_path, dev->backing_path);
+                           cache ? cache : "", dev->disk_path, dev->backing_path);
     if (dev->seed_path)
         g_string_append_printf(out,
                                "    <disk type='file' device='cdrom'>\n"
                                "      <driver name='qemu' type='raw'/>\n"
                                "      <source file='%s'/>\n"
-                               "      <target dev='hdc' bus='ide'/>\n"
+                               "      <target dev='%s'/>\n"
                                "      <readonly/>\n"
                                "    </disk>\n",
-                               dev->seed_path);
+                               dev->seed_path,
+                               /* q35 has no IDE: there the CD-ROM is on virtio-scsi, which
+                                * cloud kernels carry (AHCI they often do not) */
+                               is_q35(spec->machine) ? "sda' bus='scsi" : "hdc' bus='ide");
+    if (dev->seed_path && is_q35(spec->machine))
+        g_string_append(out, "    <controller type='scsi' model='virtio-scsi'/>\n");
     if (dev->network) {
         g_autofree char *mac = g_ascii_strdown(dev->mac, -1);
         g_string_append_printf(out,
@@ -336,6 +382,14 @@ wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const Wir
                     spec->name, domain_type ? domain_type : "(none)");
         return NULL;
     }
+    if (!wirt_vm_options_check(spec, error))
+        return NULL;
+    if (spec->nested && !g_str_equal(domain_type, "kvm")) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "vm %s: nested virtualisation needs KVM; this host runs %s guests", spec->name,
+                    domain_type);
+        return NULL;
+    }
     if (spec->memory_mib == 0 || spec->vcpus == 0) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
                     "vm %s: memory and vcpus must be positive", spec->name);
@@ -367,20 +421,24 @@ wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const Wir
                              "    <type>hvm</type>\n"
                              "  </os>\n");
     } else {
-        g_string_append(out, "  <os>\n"
-                             "    <type arch='x86_64' machine='pc'>hvm</type>\n"
-                             "    <boot dev='hd'/>\n"
-                             "  </os>\n"
-                             "  <features>\n"
-                             "    <acpi/>\n"
-                             "  </features>\n");
+        g_string_append_printf(out,
+                               "  <os>\n"
+                               "    <type arch='x86_64' machine='%s'>hvm</type>\n"
+                               "    <boot dev='hd'/>\n"
+                               "  </os>\n"
+                               "  <features>\n"
+                               "    <acpi/>\n"
+                               "  </features>\n",
+                               spec->machine ? spec->machine : "pc");
+        if (spec->nested) /* the host's CPU, VMX/SVM included */
+            g_string_append(out, "  <cpu mode='host-passthrough'/>\n");
     }
     g_string_append(out, "  <on_poweroff>destroy</on_poweroff>\n");
     if (is_test) {
         g_string_append(out, "  <devices/>\n");
     } else {
         g_string_append(out, "  <devices>\n");
-        if (devices && !append_devices(out, spec->name, devices, error))
+        if (devices && !append_devices(out, spec, devices, error))
             return NULL;
         g_string_append(out, "    <serial type='pty'>\n"
                              "      <target port='0'/>\n"

@@ -31,6 +31,8 @@ gboolean wirt_meta_parse(const char *xml, gssize len, WirtMeta *out_meta, GError
 
 /* A whole <domain> for create: no disks yet (boxes come later); type is the
  * host's ("test", "qemu" for TCG, "kvm"). */
+/* The per-VM options of a box VM (machine type, disk cache mode): INVALID with a reason. */
+gboolean wirt_vm_options_check(const WirtVmSpec *spec, GError **error);
 char *wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const WirtMeta *meta,
                             const WirtVmDevices *devices, GError **error);
 

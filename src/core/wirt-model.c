@@ -292,4 +292,6 @@ wirt_vm_spec_clear(WirtVmSpec *spec)
     g_clear_pointer(&spec->ssh_user, g_free);
     g_clear_pointer(&spec->storage_pool, g_free);
     g_clear_pointer(&spec->domain_type, g_free);
+    g_clear_pointer(&spec->machine, g_free);
+    g_clear_pointer(&spec->disk_cache, g_free);
 }

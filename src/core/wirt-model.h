@@ -131,6 +131,9 @@ typedef struct {
     char *ssh_user;          /* (nullable) the box's user; "vagrant" when NULL */
     char *storage_pool;      /* the libvirt storage pool of boxes and disks */
     char *domain_type;       /* (nullable) "kvm", "qemu" or "auto" (the default) */
+    char *machine;           /* (nullable) QEMU machine type; "pc" when NULL */
+    char *disk_cache;        /* (nullable) the disk's cache mode; the hypervisor's default */
+    gboolean nested;         /* expose the host CPU (KVM only), for VMs in the VM */
 } WirtVmSpec;
 
 /* The devices of a VM made from a box, for wirt_domain_xml_build(). */

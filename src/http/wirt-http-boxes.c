@@ -38,7 +38,6 @@ typedef struct {
     gint refs;
     GMutex lock;
     GCond cond;      /* the reader waits here for bytes */
-    GCond room;      /* a blocking producer (the direct path's pump) waits here for room */
     GQueue chunks;   /* GBytes*, oldest first */
     gsize head_used; /* bytes of the head chunk already read */
     gsize queued;    /* bytes in @chunks not yet read */
@@ -60,7 +59,6 @@ feed_new(SoupServerMessage *msg)
     feed->refs = 1;
     g_mutex_init(&feed->lock);
     g_cond_init(&feed->cond);
-    g_cond_init(&feed->room);
     g_queue_init(&feed->chunks);
     feed->msg = msg ? g_object_ref(msg) : NULL;
     return feed;
@@ -87,7 +85,6 @@ feed_unref(Feed *feed)
     g_queue_clear_full(&feed->chunks, bytes_unref_cb);
     g_mutex_clear(&feed->lock);
     g_cond_clear(&feed->cond);
-    g_cond_clear(&feed->room);
     g_free(feed->error);
     g_clear_object(&feed->msg);
     g_free(feed);
@@ -149,27 +146,7 @@ feed_push(Feed *feed, GBytes *chunk)
         soup_server_message_pause(feed->msg);
 }
 
-/* The direct path's pump thread: one block of the body, waiting while the queue is full.
- * Takes @chunk. */
-static void
-feed_push_wait(Feed *feed, GBytes *chunk)
-{
-    g_mutex_lock(&feed->lock);
-    while (feed->queued > FEED_HIGH && !feed->discard)
-        g_cond_wait(&feed->room, &feed->lock);
-    feed->received += g_bytes_get_size(chunk);
-    if (!feed->discard) {
-        feed->queued += g_bytes_get_size(chunk);
-        g_queue_push_tail(&feed->chunks, g_steal_pointer(&chunk));
-        if (feed->want && feed->queued >= feed->want)
-            g_cond_signal(&feed->cond);
-    }
-    g_mutex_unlock(&feed->lock);
-    if (chunk)
-        g_bytes_unref(chunk);
-}
-
-/* Main loop (or the pump): the body ended (@error NULL) or broke off. */
+/* Main loop: the body ended (@error NULL) or broke off. */
 static void
 feed_end(Feed *feed, const char *error)
 {
@@ -195,7 +172,6 @@ feed_discard(Feed *feed)
     feed->head_used = 0;
     feed_schedule_unpause_locked(feed);
     g_cond_broadcast(&feed->cond);
-    g_cond_broadcast(&feed->room);
     g_mutex_unlock(&feed->lock);
 }
 
@@ -234,10 +210,8 @@ feed_read(Feed *feed, guint8 *buf, gsize count, GError **error)
             feed->head_used = 0;
         }
     }
-    if (feed->queued < FEED_LOW) {
+    if (feed->queued < FEED_LOW)
         feed_schedule_unpause_locked(feed);
-        g_cond_signal(&feed->room);
-    }
     g_mutex_unlock(&feed->lock);
     return (gssize)done;
 }
@@ -467,8 +441,11 @@ on_add_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_data
 /* A caller on the unix socket that sent "Expect: 100-continue" (wirt box add does)
  * has not sent a byte of the body yet when the headers arrive. Its connection is
  * taken from libsoup then (as a websocket upgrade takes it), and the service's
- * worker reads the body straight from the socket, in the reader's own 64 KiB
- * reads: no main-loop round trip, no 8 KiB chunk copies, no queue. The answer is
+ * worker reads the body straight from the socket into the box reader's buffer,
+ * whose box.img bytes go to libvirt from there: no main-loop round trip, no 8 KiB
+ * chunk copies, no queue, no thread of our own, one copy in user space (libvirt's).
+ * A pump thread that read the socket into a Feed only cost CPU: it had filled the
+ * queue long before the worker could take more (docs/benchmarks.md). The answer is
  * written by hand (HTTP/1.1, Content-Length, Connection: close), after whatever
  * part of the body the service did not read has been read and dropped, so the
  * client always gets to read it. */
@@ -479,6 +456,7 @@ G_DECLARE_FINAL_TYPE(LimitStream, limit_stream, LIMIT, STREAM, GFilterInputStrea
 
 struct _LimitStream {
     GFilterInputStream parent;
+    guint64 length;
     guint64 remaining;
 };
 
@@ -497,7 +475,11 @@ limit_stream_read(GInputStream *stream, void *buffer, gsize count, GCancellable 
     n = g_input_stream_read(base, buffer, MIN(count, self->remaining), cancellable, error);
     if (n > 0)
         self->remaining -= (guint64)n;
-    return n;
+    else if (n == 0)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
+                    "the upload ended after %" G_GUINT64_FORMAT " bytes (the client went away)",
+                    self->length - self->remaining);
+    return n == 0 ? -1 : n;
 }
 
 static void
@@ -513,50 +495,16 @@ limit_stream_init(LimitStream *self G_GNUC_UNUSED)
 
 typedef struct {
     GIOStream *io;
-    LimitStream *body;
-    Feed *feed;    /* the pump fills it, the service's worker reads it */
-    GThread *pump; /* reads the socket while the worker writes to libvirt */
+    LimitStream *body; /* the service's worker reads it, then the answer thread drops the rest */
     guint status;
     char *answer; /* JSON */
 } Direct;
-
-#define PUMP_BLOCK (256 * 1024)
-
-/* Reads the body from the socket into the feed, to its end (the rest is dropped once
- * the service is done), so socket reads and libvirt writes overlap. */
-static gpointer
-pump_thread(gpointer data)
-{
-    Direct *d = data;
-
-    for (;;) {
-        g_autofree guint8 *buf = g_malloc(PUMP_BLOCK);
-        g_autoptr(GError) error = NULL;
-        gssize n = g_input_stream_read(G_INPUT_STREAM(d->body), buf, PUMP_BLOCK, NULL, &error);
-
-        if (n > 0) {
-            feed_push_wait(d->feed, g_bytes_new_take(g_steal_pointer(&buf), (gsize)n));
-        } else {
-            g_autofree char *why = NULL;
-            if (n < 0 || d->body->remaining > 0)
-                why = g_strdup_printf("the upload ended after %" G_GUINT64_FORMAT
-                                      " bytes (the client went away)",
-                                      d->feed->received);
-            feed_end(d->feed, why);
-            return NULL;
-        }
-    }
-}
 
 static void
 direct_free(gpointer data)
 {
     Direct *d = data;
 
-    if (d->pump)
-        g_thread_join(d->pump);
-    if (d->feed)
-        feed_unref(d->feed);
     g_clear_object(&d->body);
     g_clear_object(&d->io);
     g_free(d->answer);
@@ -571,10 +519,12 @@ direct_answer_thread(GTask *task G_GNUC_UNUSED, gpointer source G_GNUC_UNUSED, g
     Direct *d = task_data;
     GOutputStream *out = g_io_stream_get_output_stream(d->io);
     g_autofree char *head = NULL;
+    g_autofree guint8 *scratch = g_malloc(64 * 1024);
     gsize len = strlen(d->answer);
 
-    /* The pump reads (and, the feed discarding, drops) the body to its end. */
-    g_thread_join(g_steal_pointer(&d->pump));
+    /* The client reads the answer only once it has written the whole body. */
+    while (g_input_stream_read(G_INPUT_STREAM(d->body), scratch, 64 * 1024, NULL, NULL) > 0)
+        ;
     head = g_strdup_printf("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
                            "Cache-Control: no-store\r\nContent-Length: %zu\r\n"
                            "Connection: close\r\n\r\n",
@@ -592,7 +542,6 @@ on_direct_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_d
     g_autoptr(JsonNode) node = wirt_service_box_finish(res, &error);
     g_autoptr(GTask) task = g_task_new(NULL, NULL, NULL, NULL);
 
-    feed_discard(d->feed);
     if (node) {
         d->status = SOUP_STATUS_CREATED;
         d->answer = wirt_api_to_string(node, TRUE);
@@ -651,10 +600,9 @@ try_direct(WirtHttpRequest *req)
     }
     d->body = g_object_new(LIMIT_TYPE_STREAM, "base-stream", g_io_stream_get_input_stream(d->io),
                            "close-base-stream", FALSE, NULL);
+    d->body->length = (guint64)length;
     d->body->remaining = (guint64)length;
-    d->feed = feed_new(NULL);
-    d->pump = g_thread_new("wirt-box-pump", pump_thread, d);
-    stream = feed_stream_new(d->feed);
+    stream = g_object_ref(G_INPUT_STREAM(d->body));
     wirt_service_box_add_async(req->service, req->actor, wirt_http_query(req, "owner"), req->name,
                                stream, NULL, on_direct_done, d);
     return TRUE;

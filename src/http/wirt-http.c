@@ -458,13 +458,16 @@ get_keys_member(JsonObject *body, char ***out_keys, GError **error)
 static void
 handle_vms_create(WirtHttpRequest *req)
 {
-    static const char *const allowed[] = {"name",  "memory_mib", "vcpus",      "pool",    "node",
-                                          "owner", "box",        "disk_bytes", "network", "ip",
-                                          "mac",   "ssh_keys",   "ssh_user",   NULL};
+    static const char *const allowed[] = {
+        "name",     "memory_mib", "vcpus",   "pool",       "node", "owner",
+        "box",      "disk_bytes", "network", "ip",         "mac",  "ssh_keys",
+        "ssh_user", "machine",    "nested",  "disk_cache", NULL};
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonObject) body = wirt_http_read_body(req, allowed, &error);
     const char *name = NULL, *pool = NULL, *node = NULL, *owner = NULL, *box = NULL;
     const char *network = NULL, *ip = NULL, *mac = NULL, *ssh_user = NULL;
+    const char *machine = NULL, *disk_cache = NULL;
+    gboolean nested = FALSE;
     gint64 memory = 0, vcpus = 0, disk_bytes = 0;
     g_auto(WirtVmSpec) spec = {0};
 
@@ -477,6 +480,9 @@ handle_vms_create(WirtHttpRequest *req)
         !wirt_http_get_string_member(body, "ip", FALSE, &ip, &error) ||
         !wirt_http_get_string_member(body, "mac", FALSE, &mac, &error) ||
         !wirt_http_get_string_member(body, "ssh_user", FALSE, &ssh_user, &error) ||
+        !wirt_http_get_string_member(body, "machine", FALSE, &machine, &error) ||
+        !wirt_http_get_string_member(body, "disk_cache", FALSE, &disk_cache, &error) ||
+        !wirt_http_get_bool_member(body, "nested", FALSE, &nested, &error) ||
         !wirt_http_get_int_member(body, "memory_mib", 1, G_MAXUINT32, &memory, &error) ||
         !wirt_http_get_int_member(body, "vcpus", 1, 4096, &vcpus, &error) ||
         !wirt_http_get_int_member(body, "disk_bytes", 1, G_MAXINT64, &disk_bytes, &error) ||
@@ -496,6 +502,9 @@ handle_vms_create(WirtHttpRequest *req)
     spec.ip = g_strdup(ip);
     spec.mac = g_strdup(mac);
     spec.ssh_user = g_strdup(ssh_user);
+    spec.machine = g_strdup(machine);
+    spec.disk_cache = g_strdup(disk_cache);
+    spec.nested = nested;
     wirt_service_create_async(req->self->service, req->actor, &spec, wirt_http_on_vm_done,
                               wirt_http_pause_for(req->msg, SOUP_STATUS_CREATED));
 }

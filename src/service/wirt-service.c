@@ -1170,12 +1170,18 @@ prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **er
     op->detail = g_strdup_printf("memory_mib=%" G_GUINT64_FORMAT " vcpus=%u pool=%s",
                                  op->spec.memory_mib, op->spec.vcpus, pool->name);
     op->spec.domain_type = g_strdup(config->domain_type);
+    if (!wirt_vm_options_check(spec, error))
+        return FALSE;
+    op->spec.machine = g_strdup(spec->machine);
+    op->spec.disk_cache = g_strdup(spec->disk_cache);
+    op->spec.nested = spec->nested;
     if (spec->box) {
         if (!prepare_box(service, op, spec, pool, error))
             return FALSE;
-    } else if (spec->network || spec->ip || spec->mac || spec->ssh_keys || spec->disk_bytes) {
+    } else if (spec->network || spec->ip || spec->mac || spec->ssh_keys || spec->disk_bytes ||
+               spec->disk_cache) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                    "create: network, ip, mac, ssh keys and disk size need a box");
+                    "create: network, ip, mac, ssh keys, disk size and disk cache need a box");
         return FALSE;
     }
 

@@ -185,7 +185,6 @@ wirt_virt_box_upload(WirtConn *conn, const char *storage_pool, const char *volum
     g_autoptr(virStream) stream = NULL;
     g_autofree char *xml = NULL;
     g_autofree char *name_xml = NULL;
-    g_autofree guint8 *buf = NULL;
     g_auto(WirtBoxInfo) info = {0};
     g_autoptr(GError) local = NULL;
 
@@ -228,11 +227,12 @@ wirt_virt_box_upload(WirtConn *conn, const char *storage_pool, const char *volum
         discard_volume(vol, NULL);
         return FALSE;
     }
-    buf = g_malloc(UPLOAD_CHUNK);
+    /* Straight from the reader's buffer into the stream: no copy of our own. */
     for (;;) {
+        const guint8 *data = NULL;
         gsize n = 0;
-        if (!wirt_box_reader_read_image(reader, buf, UPLOAD_CHUNK, &n, &local) ||
-            (n > 0 && !send_all(conn, stream, volume, buf, n, &local))) {
+        if (!wirt_box_reader_read_image_block(reader, UPLOAD_CHUNK, &data, &n, &local) ||
+            (n > 0 && !send_all(conn, stream, volume, data, n, &local))) {
             discard_volume(vol, stream);
             g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;

@@ -112,7 +112,7 @@ as() { # as USER ARGS…: wirt as USER; stdout in $tmp/out, stderr in $tmp/err; 
     fi
     echo $?
 }
-volumes() { virsh_q vol-list default | awk '{print $1}' | sort | paste -sd' '; }
+volumes() { virsh_q vol-list default | awk '{print $1}' | LC_ALL=C sort | paste -sd' '; }
 alice_home=$(getent passwd "$WT_ALICE" | cut -d: -f6)
 wt_as "$WT_ALICE" mkdir -p "$alice_home/.ssh"
 wt_as "$WT_ALICE" ssh-keygen -q -t ed25519 -N '' -C alice-test -f "$alice_home/.ssh/id_ed25519"
@@ -204,6 +204,29 @@ as "$WT_ALICE" info web --format json >/dev/null
 tap_is "$(jq -r '[.addresses[]? | select(.ip == "10.77.0.10") | .sources[]] | index("lease") != null' "$tmp/out")" \
     true "wirt info shows the reserved address, from the DHCP lease"
 
+# --- vagrant-libvirt's per-VM options: q35, a cache mode; a dynamic address ------------------
+tap_is "$(as "$WT_ALICE" create db --box tiny --memory 256 --network lab --machine q35 \
+    --disk-cache unsafe)" 0 "alice: wirt create db --box tiny --machine q35 --disk-cache unsafe"
+xml=$(virsh_q dumpxml "$WT_ALICE.db")
+tap_like "$xml" "machine='pc-q35" "the domain is a q35 machine"
+tap_like "$xml" "cache='unsafe'" "its disk has the cache mode"
+tap_like "$xml" "<target dev='sda' bus='scsi'/>" "its seed is on virtio-scsi (q35 has no IDE)"
+tap_is "$(as "$WT_ALICE" create nest --box tiny --nested)" 2 "--nested on a TCG host: refused"
+tap_like "$(cat "$tmp/err")" "needs KVM" "... saying it needs KVM"
+tap_is "$(volumes)" "box.tiny.qcow2 vm.$WT_ALICE.db.qcow2 vm.$WT_ALICE.db.seed.iso vm.$dom.qcow2 vm.$dom.seed.iso" \
+    "... and leaves no volume behind"
+tap_is "$(as "$WT_ALICE" start db)" 0 "alice starts db"
+ok=
+for _ in $(seq $((deadline * 2))); do
+    if [ "$(as "$WT_ALICE" ssh db -- hostname)" = 0 ]; then
+        ok=1
+        break
+    fi
+    sleep 0.5
+done
+tap_is "${ok:+$(cat "$tmp/out")}" db "wirt ssh db -- hostname: the q35 guest read its seed and got a lease"
+tap_is "$(as "$WT_ALICE" destroy db)$(as "$WT_ALICE" delete db)" 00 "alice destroys and deletes db"
+
 # --- a libvirtd restart under a running VM ---------------------------------------------------
 private_libvirtd_restart || tap_bail "the private libvirtd does not restart"
 ok=
@@ -231,7 +254,7 @@ tap_is "$(volumes)" "box.tiny.qcow2" "its overlay and seed are gone; the box's v
 tap_is "$(virsh_q net-dumpxml "wirt-$WT_ALICE.lab" | grep -c "<host mac=")" 0 "its DHCP reservation is gone"
 tap_is "$(as root box remove tiny)" 0 "with no VM on it, the box can be removed"
 tap_is "$(volumes)" "" "the pool is empty"
-tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 6 "every create (and refusal) is in the history"
+tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 8 "every create (and refusal) is in the history"
 tap_like "$(grep '"action":"create"' "$tmp/history.jsonl" | head -1)" "box=tiny network=lab ip=10.77.0.10" \
     "... with the box, network and address"
 

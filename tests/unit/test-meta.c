@@ -274,6 +274,35 @@ test_domain_xml_box(void)
     g_assert_no_error(error);
     check_golden("domain-box.xml", xml);
 
+    /* vagrant-libvirt's per-VM options: q35 (seed on virtio-scsi), a cache mode, nested on KVM. */
+    {
+        WirtVmSpec opts = spec;
+        g_autofree char *q35 = NULL;
+        g_autofree char *tcg = NULL;
+        g_autoptr(GError) local = NULL;
+
+        opts.machine = "q35";
+        opts.disk_cache = "unsafe";
+        opts.nested = TRUE;
+        q35 = wirt_domain_xml_build(&opts, "kvm", &meta, &dev, &local);
+        g_assert_no_error(local);
+        check_golden("domain-box-q35.xml", q35);
+        tcg = wirt_domain_xml_build(&opts, "qemu", &meta, &dev, &local);
+        g_assert_null(tcg);
+        g_assert_error(local, WIRT_ERROR, WIRT_ERROR_INVALID);
+        g_assert_nonnull(strstr(local->message, "needs KVM"));
+        g_clear_error(&local);
+        opts.nested = FALSE;
+        opts.machine = "q35'/><evil";
+        g_assert_false(wirt_vm_options_check(&opts, &local));
+        g_assert_error(local, WIRT_ERROR, WIRT_ERROR_INVALID);
+        g_clear_error(&local);
+        opts.machine = NULL;
+        opts.disk_cache = "fast";
+        g_assert_false(wirt_vm_options_check(&opts, &local));
+        g_assert_error(local, WIRT_ERROR, WIRT_ERROR_INVALID);
+    }
+
     /* Anything that would be read twice is refused, never quoted. */
     {
         const WirtVmDevices bad[] = {
