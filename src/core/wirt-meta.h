@@ -16,7 +16,7 @@ typedef struct {
     char *created; /* ISO 8601 */
     char *created_by;
     char *door;
-    char *box;      /* (nullable) "tiny" (shared) or "alice/tiny" */
+    char *box;      /* (nullable) "shared/tiny" or "alice/tiny" */
     char *ssh_user; /* (nullable) the guest user of `wirt ssh` */
 } WirtMeta;
 
@@ -29,10 +29,10 @@ char *wirt_meta_format(const WirtMeta *meta);
  * Refuses anything without a valid owner and name. */
 gboolean wirt_meta_parse(const char *xml, gssize len, WirtMeta *out_meta, GError **error);
 
-/* A whole <domain> for create: no disks yet (boxes come later); type is the
- * host's ("test", "qemu" for TCG, "kvm"). */
 /* The per-VM options of a box VM (machine type, disk cache mode): INVALID with a reason. */
 gboolean wirt_vm_options_check(const WirtVmSpec *spec, GError **error);
+/* A whole <domain> for create: with @devices, a box VM's disk, seed and NIC; without, no
+ * disks. The type is the host's ("test", "qemu" for TCG, "kvm"). */
 char *wirt_domain_xml_build(const WirtVmSpec *spec, const char *domain_type, const WirtMeta *meta,
                             const WirtVmDevices *devices, GError **error);
 

@@ -97,8 +97,8 @@ typedef struct {
     char *created;    /* ISO 8601, from metadata; may be NULL */
     char *created_by; /* user that created or adopted it */
     char *door;       /* front door it was created through */
-    char *box;        /* (nullable) the box its disk is an overlay of ("alice/tiny", "tiny") */
-    char *ssh_user;   /* (nullable) the guest user `wirt ssh` logs in as */
+    char *box;      /* (nullable) the box its disk is an overlay of ("alice/tiny", "shared/tiny") */
+    char *ssh_user; /* (nullable) the guest user `wirt ssh` logs in as */
 } WirtVm;
 
 WirtVm *wirt_vm_new(void);

@@ -155,7 +155,7 @@ check_host(const WirtNetHost *host, guint32 network, guint32 mask, guint32 gatew
 
     if (!wirt_net_mac_validate(host->mac, error))
         return FALSE;
-    if (!host->name || !wirt_name_validate(host->name, error))
+    if (host->name && !wirt_name_validate(host->name, error))
         return FALSE;
     if (!parse_ipv4(host->ip, &ip) || (ip & mask) != network || ip == gateway || ip == network ||
         ip == (network | ~mask)) {
@@ -186,6 +186,8 @@ wirt_net_host_xml(const WirtNetHost *host, const char *subnet, GError **error)
     if (!check_host(host, network, mask, network + 1, error))
         return NULL;
     mac = g_ascii_strdown(host->mac, -1);
+    if (!host->name)
+        return g_strdup_printf("<host mac='%s' ip='%s'/>", mac, host->ip);
     return g_strdup_printf("<host mac='%s' name='%s' ip='%s'/>", mac, host->name, host->ip);
 }
 
@@ -254,8 +256,11 @@ wirt_net_xml_build(const WirtNetSpec *spec, GError **error)
         for (guint i = 0; spec->hosts && i < spec->hosts->len; i++) {
             const WirtNetHost *h = g_ptr_array_index(spec->hosts, i);
             g_autofree char *mac = g_ascii_strdown(h->mac, -1);
-            g_string_append_printf(out, "      <host mac='%s' name='%s' ip='%s'/>\n", mac, h->name,
-                                   h->ip);
+            if (h->name)
+                g_string_append_printf(out, "      <host mac='%s' name='%s' ip='%s'/>\n", mac,
+                                       h->name, h->ip);
+            else
+                g_string_append_printf(out, "      <host mac='%s' ip='%s'/>\n", mac, h->ip);
         }
         g_string_append(out, "    </dhcp>\n");
     }

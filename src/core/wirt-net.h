@@ -26,7 +26,7 @@ gboolean wirt_net_mode_from_string(const char *text, WirtNetMode *out_mode);
 typedef struct {
     char *mac;  /* "52:54:00:12:34:56" */
     char *ip;   /* inside the subnet, not the gateway */
-    char *name; /* the VM's name, for dnsmasq's host name */
+    char *name; /* (nullable) the VM's name, for dnsmasq's host name */
 } WirtNetHost;
 
 typedef struct {

@@ -21,6 +21,7 @@
 
 #include "core/wirt-api.h"
 #include "core/wirt-error.h"
+#include "core/wirt-seed.h"
 #include "core/wirt-names.h"
 #include "core/wirt-policy.h"
 #include "util/wirt-util.h"
@@ -425,7 +426,7 @@ handle_vms_list(WirtHttpRequest *req)
                                      g_string_free(out, FALSE), len);
 }
 
-/* "ssh_keys": an array of strings (each checked by the service), at most 64 of them. */
+/* "ssh_keys": an array of strings (each checked by the service), at most WIRT_SEED_MAX_KEYS. */
 static gboolean
 get_keys_member(JsonObject *body, char ***out_keys, GError **error)
 {
@@ -436,9 +437,9 @@ get_keys_member(JsonObject *body, char ***out_keys, GError **error)
     if (!node || JSON_NODE_HOLDS_NULL(node))
         return TRUE;
     if (!JSON_NODE_HOLDS_ARRAY(node) ||
-        json_array_get_length(array = json_node_get_array(node)) > 64) {
+        json_array_get_length(array = json_node_get_array(node)) > WIRT_SEED_MAX_KEYS) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                    "ssh_keys: must be an array of at most 64 strings");
+                    "ssh_keys: must be an array of at most %d strings", WIRT_SEED_MAX_KEYS);
         return FALSE;
     }
     keys = g_ptr_array_new_with_free_func(g_free);

@@ -1062,7 +1062,7 @@ prepare_box(WirtService *service, Op *op, const WirtVmSpec *spec, const WirtPool
     op->spec.box = g_strdup(spec->box);
     if (spec->disk_bytes > (guint64)config->max_disk_gib << 30) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                    "disk_size: %" G_GUINT64_FORMAT " bytes is over %u GiB (max-disk-gib)",
+                    "disk_bytes: %" G_GUINT64_FORMAT " bytes is over %u GiB (max-disk-gib)",
                     spec->disk_bytes, config->max_disk_gib);
         return FALSE;
     }
@@ -1178,10 +1178,11 @@ prepare_create(WirtService *service, Op *op, const WirtVmSpec *spec, GError **er
     if (spec->box) {
         if (!prepare_box(service, op, spec, pool, error))
             return FALSE;
-    } else if (spec->network || spec->ip || spec->mac || spec->ssh_keys || spec->disk_bytes ||
-               spec->disk_cache) {
+    } else if (spec->network || spec->ip || spec->mac || spec->ssh_keys || spec->ssh_user ||
+               spec->disk_bytes || spec->disk_cache) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
-                    "create: network, ip, mac, ssh keys, disk size and disk cache need a box");
+                    "create: network, ip, mac, ssh keys, ssh user, disk size and disk cache need "
+                    "a box");
         return FALSE;
     }
 

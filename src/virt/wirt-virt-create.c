@@ -269,7 +269,7 @@ reserve_address(WirtConn *conn, virNetworkPtr net, const WirtVmSpec *spec, const
     g_autofree char *xml = virNetworkGetXMLDesc(net, 0);
     g_autoptr(WirtVirtNet) parsed = NULL;
     g_autofree char *host_xml = NULL;
-    WirtNetHost host = {.mac = (char *)mac, .ip = spec->ip, .name = spec->name};
+    WirtNetHost host = {.mac = (char *)mac, .ip = spec->ip};
 
     if (!xml) {
         set_error(conn, error, "cannot read network %s", virNetworkGetName(net));
@@ -286,6 +286,10 @@ reserve_address(WirtConn *conn, virNetworkPtr net, const WirtVmSpec *spec, const
                     parsed->name);
         return FALSE;
     }
+    /* A host name on the owner's own network only: on an admins' network, two owners'
+     * VMs may share a name, and dnsmasq refuses a name twice. */
+    if (parsed->owner)
+        host.name = spec->name;
     if (!(host_xml = wirt_net_host_xml(&host, parsed->subnet, error)))
         return FALSE;
     if (virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST,
@@ -304,17 +308,61 @@ reserve_address(WirtConn *conn, virNetworkPtr net, const WirtVmSpec *spec, const
     return TRUE;
 }
 
+typedef struct {
+    const char *mac; /* lowercase */
+    char *found;     /* the <host> element to delete, with every attribute it has */
+} HostFind;
+
 static void
-release_address(virNetworkPtr net, const char *mac, const char *name)
+host_find_start(GMarkupParseContext *context G_GNUC_UNUSED, const char *element, const char **names,
+                const char **values, gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    HostFind *hf = user_data;
+    GString *xml;
+
+    if (hf->found || !g_str_equal(element, "host"))
+        return;
+    for (gsize i = 0; names[i]; i++)
+        if (g_str_equal(names[i], "mac") && g_ascii_strcasecmp(values[i], hf->mac) == 0)
+            goto found;
+    return;
+found:
+    xml = g_string_new("<host");
+    for (gsize i = 0; names[i]; i++) {
+        g_autofree char *value = g_markup_escape_text(values[i], -1);
+        g_string_append_printf(xml, " %s='%s'", names[i], value);
+    }
+    g_string_append(xml, "/>");
+    hf->found = g_string_free(xml, FALSE);
+}
+
+static const GMarkupParser host_find_parser = {.start_element = host_find_start};
+
+/* Drops the DHCP reservation of @mac, named exactly as the network has it (libvirt
+ * deletes the entry every given attribute matches). Best effort: none is fine. */
+static void
+release_address(virNetworkPtr net, const char *mac)
 {
     const unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_LIVE | VIR_NETWORK_UPDATE_AFFECT_CONFIG;
     g_autofree char *lower = g_ascii_strdown(mac, -1);
-    g_autofree char *host_xml = g_strdup_printf("<host mac='%s' name='%s'/>", lower, name);
+    g_autofree char *xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+    g_autoptr(GMarkupParseContext) context = NULL;
+    HostFind hf = {.mac = lower};
     int active = virNetworkIsActive(net);
 
+    if (!xml) {
+        virResetLastError();
+        return;
+    }
+    context = g_markup_parse_context_new(&host_find_parser, 0, &hf, NULL);
+    if (!g_markup_parse_context_parse(context, xml, -1, NULL) || !hf.found) {
+        g_free(hf.found);
+        return;
+    }
     if (virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST,
-                         -1, host_xml, active == 1 ? flags : VIR_NETWORK_UPDATE_AFFECT_CONFIG) < 0)
-        virResetLastError(); /* no such reservation: nothing to release */
+                         -1, hf.found, active == 1 ? flags : VIR_NETWORK_UPDATE_AFFECT_CONFIG) < 0)
+        virResetLastError();
+    g_free(hf.found);
 }
 
 /* The owner's box of that name, else the shared one; @out_label as the service names boxes. */
@@ -454,7 +502,7 @@ wirt_virt_define_box_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *
 
 fail:
     if (reserved)
-        release_address(net, mac, spec->name);
+        release_address(net, mac);
     discard_volume(&seed);
     discard_volume(&disk);
     return NULL;
@@ -522,13 +570,12 @@ static const GMarkupParser nic_parser = {.start_element = nic_start, .end_elemen
 /**
  * wirt_virt_vm_release_addresses:
  * @xml: the domain's inactive XML, read before it was undefined
- * @name: the VM's short name (the reservations' host name)
  *
  * Drops the DHCP reservations wirt made for the VM's NICs on wirt networks. Best effort:
  * a network that is gone or has no such reservation is fine. Worker.
  */
 void
-wirt_virt_vm_release_addresses(WirtConn *conn, const char *xml, const char *name)
+wirt_virt_vm_release_addresses(WirtConn *conn, const char *xml)
 {
     g_autoptr(GPtrArray) nics = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GMarkupParseContext) context = NULL;
@@ -551,6 +598,6 @@ wirt_virt_vm_release_addresses(WirtConn *conn, const char *xml, const char *name
             virResetLastError();
             continue;
         }
-        release_address(net, parts[1], name);
+        release_address(net, parts[1]);
     }
 }

@@ -20,6 +20,6 @@ char *wirt_virt_vm_volume_name(const char *domain, gboolean seed);
 const char *wirt_virt_domain_type(WirtConn *conn, const char *wanted);
 WirtVm *wirt_virt_define_box_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *meta,
                                 GError **error);
-void wirt_virt_vm_release_addresses(WirtConn *conn, const char *xml, const char *name);
+void wirt_virt_vm_release_addresses(WirtConn *conn, const char *xml);
 
 G_END_DECLS

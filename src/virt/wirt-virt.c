@@ -1942,8 +1942,6 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
     g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func(vol_free_cb);
     g_autofree char *domain = NULL;
     g_autofree char *xml = NULL;
-    g_autofree char *meta_xml = NULL;
-    g_auto(WirtMeta) meta = {0};
     int active;
 
     if (!(dom = conn_lookup(conn, uuid, error)))
@@ -1977,10 +1975,6 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
         conn_set_dom_error(conn, error, dom, "cannot read its XML");
         return FALSE;
     }
-    if (!(meta_xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, WIRT_META_NS,
-                                          VIR_DOMAIN_AFFECT_CONFIG)) ||
-        !wirt_meta_parse(meta_xml, -1, &meta, NULL))
-        virResetLastError();
     if (virDomainUndefineFlags(dom, flags) < 0) {
         /* The test driver and older hosts reject some flags. */
         int code = virt_last_error_code();
@@ -1991,8 +1985,7 @@ wirt_virt_vm_delete(WirtConn *conn, const char *uuid, GError **error)
             return FALSE;
         }
     }
-    if (meta.name)
-        wirt_virt_vm_release_addresses(conn, xml, meta.name);
+    wirt_virt_vm_release_addresses(conn, xml);
     for (guint i = 0; i < vols->len; i++) {
         virStorageVolPtr vol = g_ptr_array_index(vols, i);
 
@@ -2746,12 +2739,16 @@ disk_target_valid(const char *target)
 }
 
 /* OWNER.NAME, split at the last '.' as domain names are: NAME has no '.', so a
- * user "a" can never claim the volumes of a user "a.b". */
+ * user "a" can never claim the volumes of a user "a.b". Names starting "vm." and
+ * "box." are wirt's own (VMs' disks and seeds, boxes): a user named "vm.alice.web"
+ * must not get alice's disk "vm.alice.web.qcow2". */
 static gboolean
 volume_is_owners(const char *volume, const char *owner)
 {
     const char *dot = strrchr(volume, '.');
 
+    if (g_str_has_prefix(volume, "vm.") || g_str_has_prefix(volume, "box."))
+        return FALSE;
     return owner && dot && (gsize)(dot - volume) == strlen(owner) &&
            strncmp(volume, owner, strlen(owner)) == 0 && wirt_name_validate(dot + 1, NULL);
 }

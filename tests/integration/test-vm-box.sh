@@ -87,6 +87,8 @@ enabled=false
 token-file=$tmp/tokens
 [pool default]
 uris=$PRIVATE_LIBVIRTD_QEMU_URI
+[network shared]
+subnet=10.78.0.0/24
 CONF
 # wirtd runs where the guests' networks are: the private libvirtd's network namespace.
 nsenter --net="/run/netns/$PRIVATE_LIBVIRTD_NETNS_NAME" -- \
@@ -115,7 +117,9 @@ as() { # as USER ARGS…: wirt as USER; stdout in $tmp/out, stderr in $tmp/err; 
 volumes() { virsh_q vol-list default | awk '{print $1}' | LC_ALL=C sort | paste -sd' '; }
 alice_home=$(getent passwd "$WT_ALICE" | cut -d: -f6)
 wt_as "$WT_ALICE" mkdir -p "$alice_home/.ssh"
-wt_as "$WT_ALICE" ssh-keygen -q -t ed25519 -N '' -C alice-test -f "$alice_home/.ssh/id_ed25519"
+# The test users may outlive a run (tests/lib/users.sh): a fresh key each time.
+rm -f "$alice_home/.ssh/id_ed25519" "$alice_home/.ssh/id_ed25519.pub"
+wt_as "$WT_ALICE" ssh-keygen -q -t ed25519 -N '' -C alice-test -f "$alice_home/.ssh/id_ed25519" </dev/null
 
 # --- the box and the network ---------------------------------------------------------------
 tap_is "$(as root box add tiny "$tmp/tiny.box")" 0 "an admin adds the tiny box as a shared box"
@@ -168,6 +172,20 @@ tap_is "$(as "$WT_ALICE" create web3 --box tiny --ssh-key "$alice_home/.ssh/id_e
 tap_like "$(cat "$tmp/err")" "not a public key file" "... saying so"
 tap_is "$(as root box remove tiny)" 6 "the box cannot be removed while alice's VM uses it"
 tap_like "$(cat "$tmp/err")" "uses it" "... saying which VM uses it"
+
+# An admins' network ([network shared]) is defined where it is first used; its reservations
+# carry no host name (two owners' VMs may share one).
+tap_is "$(as "$WT_BOB" create web --box tiny --network shared --ip 10.78.0.20)" 0 \
+    "bob: a VM named web too, on the admins' network shared, at 10.78.0.20"
+tap_is "$(virsh_q net-info wirt-shared | awk '/^Active:/ {print $2}')" yes \
+    "the admins' network was defined and started on demand"
+bob_mac=$(virsh_q dumpxml "$WT_BOB.web" | grep -o "<mac address='[^']*'" | cut -d"'" -f2)
+tap_like "$(virsh_q net-dumpxml wirt-shared)" "<host mac='$bob_mac' ip='10.78.0.20'/>" \
+    "its reservation has no host name"
+tap_is "$(as "$WT_BOB" delete web)" 0 "bob deletes his web"
+tap_is "$(virsh_q net-dumpxml wirt-shared | grep -c '<host ')" 0 "... and its reservation goes"
+tap_is "$(as "$WT_ALICE" info web --format json >/dev/null; jq -r .state "$tmp/out")" shutoff \
+    "alice's web is untouched"
 
 # --- boot and log in ------------------------------------------------------------------------
 t0=$(date +%s%N)
@@ -254,7 +272,7 @@ tap_is "$(volumes)" "box.tiny.qcow2" "its overlay and seed are gone; the box's v
 tap_is "$(virsh_q net-dumpxml "wirt-$WT_ALICE.lab" | grep -c "<host mac=")" 0 "its DHCP reservation is gone"
 tap_is "$(as root box remove tiny)" 0 "with no VM on it, the box can be removed"
 tap_is "$(volumes)" "" "the pool is empty"
-tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 8 "every create (and refusal) is in the history"
+tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 9 "every create (and refusal) is in the history"
 tap_like "$(grep '"action":"create"' "$tmp/history.jsonl" | head -1)" "box=tiny network=lab ip=10.77.0.10" \
     "... with the box, network and address"
 

@@ -194,6 +194,33 @@ test_refusals(void)
     }
 }
 
+/* One reservation for virNetworkUpdate(): the same checks as a whole network's. */
+static void
+test_host_xml(void)
+{
+    WirtNetHost named = {.mac = "52:54:00:AB:00:01", .ip = "10.77.0.10", .name = "web"};
+    WirtNetHost anon = {.mac = "52:54:00:ab:00:02", .ip = "10.77.0.11"};
+    WirtNetHost bad[] = {
+        {.mac = "52:54:00:ab:00:03", .ip = "10.77.0.1"},   /* the gateway */
+        {.mac = "52:54:00:ab:00:03", .ip = "10.77.1.5"},   /* outside */
+        {.mac = "52:54:00:ab:00:03", .ip = "10.77.0.255"}, /* broadcast */
+        {.mac = "52:54:00:ab:00:03", .ip = "10.77.0.5'/>"},
+        {.mac = "ff:ff:ff:ff:ff:ff", .ip = "10.77.0.5"},
+        {.mac = "52:54:00:ab:00:03", .ip = "10.77.0.5", .name = "a'b"},
+    };
+    g_autofree char *a = wirt_net_host_xml(&named, "10.77.0.0/24", NULL);
+    g_autofree char *b = wirt_net_host_xml(&anon, "10.77.0.0/24", NULL);
+
+    g_assert_cmpstr(a, ==, "<host mac='52:54:00:ab:00:01' name='web' ip='10.77.0.10'/>");
+    g_assert_cmpstr(b, ==, "<host mac='52:54:00:ab:00:02' ip='10.77.0.11'/>");
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = wirt_net_host_xml(&bad[i], "10.77.0.0/24", &error);
+        g_assert_null(xml);
+        g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,5 +230,6 @@ main(int argc, char **argv)
     g_test_add_func("/net/names", test_names);
     g_test_add_func("/net/xml", test_xml);
     g_test_add_func("/net/refusals", test_refusals);
+    g_test_add_func("/net/host-xml", test_host_xml);
     return g_test_run();
 }

@@ -1004,6 +1004,40 @@ test_qemu_xml_schema(void)
     }
 }
 
+/* Volumes named "vm." and "box." are wirt's (VMs' disks and seeds, boxes): no user name
+ * makes them theirs, though OWNER.NAME would ("vm.alice.web" + ".qcow2"). */
+static void
+test_device_wirt_volumes(void)
+{
+    static const struct {
+        const char *owner;
+        const char *volume;
+        gboolean ok;
+    } cases[] = {
+        {"vm.alice.web", "vm.alice.web.qcow2", FALSE},
+        {"vm.alice.web.seed", "vm.alice.web.seed.iso", FALSE},
+        {"box", "box.tiny", FALSE},
+        {"box.alice", "box.alice.tiny", FALSE},
+        {"alice", "alice.data", TRUE},
+        {"alice", "bob.data", FALSE},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(WirtVirtDevice) dev = {0};
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = g_strdup_printf(
+            "<disk type='volume'><source pool='default' volume='%s'/><target dev='vdb'/></disk>",
+            cases[i].volume);
+
+        g_assert_true(wirt_virt_device_parse(xml, strlen(xml), &dev, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(wirt_virt_device_check_user(&dev, cases[i].owner, TRUE, &error), ==,
+                        cases[i].ok);
+        if (!cases[i].ok)
+            g_assert_error(error, WIRT_ERROR, WIRT_ERROR_DENIED);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1028,5 +1062,6 @@ main(int argc, char **argv)
     g_test_add_func("/virt/qemu-system", test_qemu_system);
     g_test_add_func("/virt/libvirtd-restart", test_libvirtd_restart);
     g_test_add_func("/virt/xml-schema", test_qemu_xml_schema);
+    g_test_add_func("/virt/device/wirt-volumes", test_device_wirt_volumes);
     return g_test_run();
 }
