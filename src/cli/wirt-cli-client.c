@@ -233,6 +233,7 @@ static gboolean
 read_answer_head(GInputStream *in, GByteArray *buf, guint *out_status,
                  SoupMessageHeaders **out_headers, GError **error)
 {
+    g_autofree char *head = NULL;
     g_autoptr(SoupMessageHeaders) headers = NULL;
     guint status = 0;
     gsize head_len = 0;
@@ -261,8 +262,9 @@ read_answer_head(GInputStream *in, GByteArray *buf, guint *out_status,
         g_byte_array_append(buf, chunk, (guint)n);
     }
     headers = soup_message_headers_new(SOUP_MESSAGE_HEADERS_RESPONSE);
-    if (!soup_headers_parse_response((const char *)buf->data, (int)head_len, headers, NULL, &status,
-                                     NULL)) {
+    /* libsoup's status-line parser runs strtol() on the buffer: it must end in a NUL. */
+    head = g_strndup((const char *)buf->data, head_len);
+    if (!soup_headers_parse_response(head, (int)head_len, headers, NULL, &status, NULL)) {
         g_set_error(error, WIRT_ERROR, WIRT_ERROR_FAILED, "wirtd sent a malformed answer");
         return FALSE;
     }

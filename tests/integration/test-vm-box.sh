@@ -264,6 +264,20 @@ fi
 tap_is "$(in_netns ssh "${ssh_opts[@]}" vagrant@10.77.0.10 'echo still here' 2>&1)" "still here" \
     "the guest ran on through the restart"
 
+# --- power off and on: the same VM, the same host key (kept on its disk) -----------------------
+tap_is "$(as "$WT_ALICE" destroy web)$(as "$WT_ALICE" start web)" 00 "alice powers web off and on"
+ok=
+for _ in $(seq $((deadline * 2))); do
+    if [ "$(as "$WT_ALICE" ssh web -- 'echo back')" = 0 ]; then
+        ok=1
+        break
+    fi
+    sleep 0.5
+done
+tap_is "${ok:+$(cat "$tmp/out")}" back \
+    "wirt ssh web works again: the guest kept its host key (known_hosts is strict)"
+[ -n "$ok" ] || tap_diag "$(cat "$tmp/err")"
+
 # --- delete ----------------------------------------------------------------------------------
 tap_is "$(as "$WT_ALICE" delete web)" 6 "a running VM is not deleted"
 tap_is "$(as "$WT_ALICE" destroy web)" 0 "alice destroys web"
@@ -278,4 +292,5 @@ tap_like "$(grep '"action":"create"' "$tmp/history.jsonl" | head -1)" "box=tiny 
 
 stop_wirtd
 tap_is "$wirtd_status" 0 "wirtd exits cleanly"
+[ "$wirtd_status" = 0 ] || tap_diag "wirtd's log:" "$(tail -60 "$tmp/wirtd.log")"
 tap_done

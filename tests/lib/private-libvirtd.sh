@@ -205,7 +205,7 @@ _private_libvirtd_kill() {
 # (libvirtd leaves QEMU running when it exits; a test must not leak guests), then stop the
 # daemon this shell started. Safe to call twice or when nothing runs.
 private_libvirtd_stop() {
-    local pid=${PRIVATE_LIBVIRTD_PID:-} dom
+    local pid=${PRIVATE_LIBVIRTD_PID:-} dom net
 
     if [ -z "$pid" ]; then
         [ "${1:-}" = --keep-domains ] || _private_libvirtd_drop_netns
@@ -214,6 +214,10 @@ private_libvirtd_stop() {
     if [ "${1:-}" != --keep-domains ] && kill -0 "$pid" 2>/dev/null; then
         for dom in $(virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" list --name 2>/dev/null); do
             virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" destroy "$dom" >/dev/null 2>&1 || true
+        done
+        # libvirtd leaves each running network's dnsmasq behind when it exits.
+        for net in $(virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" net-list --name 2>/dev/null); do
+            virsh -q -c "$PRIVATE_LIBVIRTD_QEMU_URI" net-destroy "$net" >/dev/null 2>&1 || true
         done
     fi
     if [ -n "${PRIVATE_LIBVIRTD_KEEPER_PID:-}" ]; then
