@@ -165,6 +165,21 @@ wirt_actor_new(uid_t uid, const char *user, const char *const *groups, const cha
  * wirt_actor_free:
  * @actor: (nullable): an actor
  */
+/**
+ * wirt_actor_copy:
+ * Returns: (transfer full): a copy of @actor that lives on its own (for a worker or a watch).
+ */
+WirtActor *
+wirt_actor_copy(const WirtActor *actor)
+{
+    WirtActor *copy = g_new0(WirtActor, 1);
+
+    *copy = *actor;
+    copy->user = g_strdup(actor->user);
+    copy->groups = g_strdupv(actor->groups);
+    return copy;
+}
+
 void
 wirt_actor_free(WirtActor *actor)
 {

@@ -77,6 +77,7 @@ typedef struct {
 
 WirtActor *wirt_actor_new(uid_t uid, const char *user, const char *const *groups,
                           const char *user_group, const char *admin_group, WirtDoor door);
+WirtActor *wirt_actor_copy(const WirtActor *actor);
 void wirt_actor_free(WirtActor *actor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WirtActor, wirt_actor_free)
 

@@ -196,10 +196,7 @@ net_task_new(WirtService *service, const WirtActor *actor, WirtAction action,
     if (!creates_in_flight)
         creates_in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     work->service = service;
-    work->actor = g_new0(WirtActor, 1);
-    *work->actor = *actor;
-    work->actor->user = g_strdup(actor->user);
-    work->actor->groups = g_strdupv(actor->groups);
+    work->actor = wirt_actor_copy(actor);
     work->action = action;
     g_task_set_task_data(task, work, net_work_free);
     g_task_set_source_tag(task, wirt_service_net_finish);

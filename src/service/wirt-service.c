@@ -109,17 +109,6 @@ op_free(gpointer data)
     g_free(op);
 }
 
-static WirtActor *
-actor_copy(const WirtActor *actor)
-{
-    WirtActor *copy = g_new0(WirtActor, 1);
-
-    *copy = *actor;
-    copy->user = g_strdup(actor->user);
-    copy->groups = g_strdupv(actor->groups);
-    return copy;
-}
-
 static void
 conn_unref_cb(gpointer data)
 {
@@ -191,7 +180,7 @@ op_task_new(WirtService *service, const WirtActor *actor, WirtAction action,
     Op *op = g_new0(Op, 1);
 
     op->service = service;
-    op->actor = actor_copy(actor);
+    op->actor = wirt_actor_copy(actor);
     op->action = action;
     op->params.timeout = -1;
     g_task_set_task_data(task, op, op_free);
@@ -291,7 +280,7 @@ wirt_service_actor_for_uid(WirtService *service, uid_t uid, WirtDoor door, GErro
                     service->config->user_group);
         return NULL;
     }
-    actor = actor_copy(cached);
+    actor = wirt_actor_copy(cached);
     actor->door = door;
     return actor;
 }
@@ -780,7 +769,7 @@ wirt_service_watch_add(WirtService *service, const WirtActor *actor, WirtService
     }
     watch = g_new0(Watch, 1);
     watch->id = ++service->next_watch_id;
-    watch->actor = actor_copy(actor);
+    watch->actor = wirt_actor_copy(actor);
     watch->func = func;
     watch->user_data = user_data;
     g_ptr_array_add(service->watches, watch);
@@ -2170,7 +2159,7 @@ box_task_new(WirtService *service, const WirtActor *actor, WirtAction action,
     BoxWork *work = g_new0(BoxWork, 1);
 
     work->service = service;
-    work->actor = actor_copy(actor);
+    work->actor = wirt_actor_copy(actor);
     work->action = action;
     g_task_set_task_data(task, work, box_work_free);
     g_task_set_source_tag(task, wirt_service_box_finish);
@@ -2458,7 +2447,7 @@ wirt_service_box_add_check(WirtService *service, const WirtActor *actor, const c
     gboolean ok;
 
     work->service = service;
-    work->actor = actor_copy(actor);
+    work->actor = wirt_actor_copy(actor);
     work->action = WIRT_ACTION_BOX_ADD;
     if (!(ok = box_add_prepare(service, actor, owner, name, work, &local))) {
         box_record(work, local);

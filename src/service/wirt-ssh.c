@@ -43,17 +43,6 @@ wirt_ssh_target_free(WirtSshTarget *target)
     g_free(target);
 }
 
-static WirtActor *
-actor_copy(const WirtActor *actor)
-{
-    WirtActor *copy = g_new0(WirtActor, 1);
-
-    *copy = *actor;
-    copy->user = g_strdup(actor->user);
-    copy->groups = g_strdupv(actor->groups);
-    return copy;
-}
-
 /* One history line for an ssh session: opened (with its address) or refused. */
 static void
 ssh_record(WirtService *service, const WirtActor *actor, const char *owner, const char *name,
@@ -106,7 +95,7 @@ wirt_service_ssh_prepare(WirtService *service, const WirtActor *actor, const cha
     WirtHost *host;
 
     target->service = service;
-    target->actor = actor_copy(actor);
+    target->actor = wirt_actor_copy(actor);
     target->label = wirt_service_make_label(actor, owner, name);
     if (!(target->vm = wirt_service_resolve(service, actor, owner, name, WIRT_ACTION_SSH, &local)))
         goto fail;
