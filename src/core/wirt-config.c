@@ -39,7 +39,8 @@ static const char *const vm_keys[] = {
     "max-disk-gib",
     NULL,
 };
-static const char *const network_keys[] = {"subnet", "mode", "dhcp", "hidden", "pool", NULL};
+static const char *const network_keys[] = {"subnet", "mode",   "dhcp",         "hidden",
+                                           "pool",   "device", "macvtap-mode", NULL};
 static const char *const pool_keys[] = {"uris", NULL};
 static const char *const http_keys[] = {
     "listen",     "tls-cert",    "tls-key",    "allow-plain-http", "auth",
@@ -100,6 +101,8 @@ network_config_free(gpointer data)
 
     g_free(net->name);
     g_free(net->subnet);
+    g_free(net->device);
+    g_free(net->macvtap_mode);
     g_free(net->pool);
     g_free(net);
 }
@@ -632,14 +635,31 @@ load_network(GKeyFile *kf, const Source *src, const char *group, const char *nam
         !get_string(kf, src, group, "mode", &mode, FALSE, error) ||
         !get_bool(kf, src, group, "dhcp", &net->dhcp, error) ||
         !get_bool(kf, src, group, "hidden", &net->hidden, error) ||
-        !get_string(kf, src, group, "pool", &net->pool, FALSE, error))
+        !get_string(kf, src, group, "pool", &net->pool, FALSE, error) ||
+        !get_string(kf, src, group, "device", &net->device, FALSE, error) ||
+        !get_string(kf, src, group, "macvtap-mode", &net->macvtap_mode, FALSE, error))
         return FALSE;
+    if (mode && !wirt_net_mode_from_string(mode, &net->mode))
+        return fail_at(error, src, group, "mode",
+                       "mode: '%s' is not isolated, nat, route or direct", mode);
+    if (net->mode == WIRT_NET_DIRECT) {
+        /* macvtap on a host interface: the device's own network gives the addresses. */
+        if (!net->device)
+            return fail_at(error, src, group, NULL, "[%s]: mode=direct needs 'device'", group);
+        if (!wirt_net_device_validate(net->device, &local))
+            return fail_at(error, src, group, "device", "%s", local->message);
+        if (!wirt_net_direct_mode_validate(net->macvtap_mode, &local))
+            return fail_at(error, src, group, "macvtap-mode", "%s", local->message);
+        net->dhcp = FALSE;
+        return TRUE;
+    }
+    if (net->device || net->macvtap_mode)
+        return fail_at(error, src, group, net->device ? "device" : "macvtap-mode",
+                       "[%s]: 'device' and 'macvtap-mode' are for mode=direct only", group);
     if (!net->subnet)
         return fail_at(error, src, group, NULL, "[%s]: 'subnet' is missing", group);
     if (!wirt_net_parse_subnet(net->subnet, &network, &prefix, &local))
         return fail_at(error, src, group, "subnet", "subnet: %s", local->message);
-    if (mode && !wirt_net_mode_from_string(mode, &net->mode))
-        return fail_at(error, src, group, "mode", "mode: '%s' is not isolated, nat or route", mode);
     return TRUE;
 }
 
@@ -850,6 +870,27 @@ wirt_config_find_network(const WirtConfig *config, const char *name)
             return net;
     }
     return NULL;
+}
+
+/**
+ * wirt_config_network_xml:
+ * @net: an admins' [network NAME] section
+ * Returns: (transfer full): its libvirt <network> XML (wirt_net_xml_build()), or %NULL with
+ *   @error.
+ */
+char *
+wirt_config_network_xml(const WirtNetworkConfig *net, GError **error)
+{
+    WirtNetSpec spec = {
+        .name = net->name,
+        .mode = net->mode,
+        .subnet = net->subnet,
+        .dhcp = net->dhcp,
+        .device = net->device,
+        .direct_mode = net->macvtap_mode,
+    };
+
+    return wirt_net_xml_build(&spec, error);
 }
 
 /**

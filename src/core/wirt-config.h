@@ -35,11 +35,13 @@ typedef struct {
  * started on a pool's hosts on demand (docs/configuration.md). */
 typedef struct {
     char *name;   /* VM-name grammar */
-    char *subnet; /* "10.0.5.0/24", checked by wirt_net_parse_subnet() */
+    char *subnet; /* "10.0.5.0/24", checked by wirt_net_parse_subnet(); (nullable) for direct */
     WirtNetMode mode;
     gboolean dhcp;
-    gboolean hidden; /* users neither see nor use it (E12) */
-    char *pool;      /* (nullable): the one pool it exists in; NULL: every pool */
+    gboolean hidden;    /* users neither see nor use it (E12) */
+    char *pool;         /* (nullable): the one pool it exists in; NULL: every pool */
+    char *device;       /* mode=direct: the host interface guests get a macvtap on */
+    char *macvtap_mode; /* mode=direct: bridge (default), vepa, private, passthrough */
 } WirtNetworkConfig;
 
 /* [http]: the API on TCP (issue 5). Off unless listen= names an address. */
@@ -118,6 +120,8 @@ gboolean wirt_config_storage_pool_valid(const char *name);
 
 /* (transfer none) (nullable): the admins' network [network @name]. */
 const WirtNetworkConfig *wirt_config_find_network(const WirtConfig *config, const char *name);
+/* (transfer full): the libvirt <network> XML of an admins' [network] section. */
+char *wirt_config_network_xml(const WirtNetworkConfig *net, GError **error);
 
 const WirtPoolConfig *wirt_config_find_pool(const WirtConfig *config, const char *name);
 

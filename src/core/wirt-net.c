@@ -12,6 +12,7 @@ static const char *const mode_names[] = {
     [WIRT_NET_ISOLATED] = "isolated",
     [WIRT_NET_NAT] = "nat",
     [WIRT_NET_ROUTE] = "route",
+    [WIRT_NET_DIRECT] = "direct",
 };
 
 const char *
@@ -50,6 +51,8 @@ wirt_net_spec_clear(WirtNetSpec *spec)
     g_clear_pointer(&spec->name, g_free);
     g_clear_pointer(&spec->subnet, g_free);
     g_clear_pointer(&spec->hosts, g_ptr_array_unref);
+    g_clear_pointer(&spec->device, g_free);
+    g_clear_pointer(&spec->direct_mode, g_free);
 }
 
 /* A dotted quad, strictly: inet_pton accepts exactly four decimal parts. */
@@ -191,6 +194,72 @@ wirt_net_host_xml(const WirtNetHost *host, const char *subnet, GError **error)
     return g_strdup_printf("<host mac='%s' name='%s' ip='%s'/>", mac, host->name, host->ip);
 }
 
+gboolean
+wirt_net_device_validate(const char *device, GError **error)
+{
+    gsize len = device ? strlen(device) : 0;
+
+    if (len == 0 || len > 15 ||
+        strspn(device, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            len ||
+        device[0] == '.' || device[0] == '-') {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "device: '%.40s' is not a network interface name (1 to 15 of letters, "
+                    "digits, '.', '_', '-')",
+                    device ? device : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+wirt_net_direct_mode_validate(const char *mode, GError **error)
+{
+    static const char *const modes[] = {"bridge", "vepa", "private", "passthrough", NULL};
+
+    if (mode && !g_strv_contains(modes, mode)) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "macvtap-mode: '%.40s' is not bridge, vepa, private or passthrough", mode);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A macvtap network: libvirt hands each guest NIC a macvtap device on @device; no bridge,
+ * no addresses and no DHCP of libvirt's (the device's own network serves the guests). */
+static char *
+direct_xml_build(const WirtNetSpec *spec, GError **error)
+{
+    g_autofree char *lv_name = NULL;
+
+    if (spec->owner) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "network %s: direct (macvtap) networks are admins' [network] sections only",
+                    spec->name);
+        return NULL;
+    }
+    if (!wirt_name_validate(spec->name, error) || !wirt_net_device_validate(spec->device, error) ||
+        !wirt_net_direct_mode_validate(spec->direct_mode, error))
+        return NULL;
+    if (spec->hosts && spec->hosts->len) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_INVALID,
+                    "network %s: a direct network has no DHCP of wirt's to reserve in", spec->name);
+        return NULL;
+    }
+    lv_name = wirt_net_libvirt_name(NULL, spec->name);
+    return g_strdup_printf("<network>\n"
+                           "  <name>%s</name>\n"
+                           "  <metadata>\n"
+                           "    <net xmlns='%s' name='%s' mode='direct'/>\n"
+                           "  </metadata>\n"
+                           "  <forward mode='%s'>\n"
+                           "    <interface dev='%s'/>\n"
+                           "  </forward>\n"
+                           "</network>\n",
+                           lv_name, WIRT_NET_META_NS, spec->name,
+                           spec->direct_mode ? spec->direct_mode : "bridge", spec->device);
+}
+
 /**
  * wirt_net_xml_build:
  * Returns: (transfer full): the network's XML: a bridge named by
@@ -212,6 +281,8 @@ wirt_net_xml_build(const WirtNetSpec *spec, GError **error)
     guint32 network, mask, gateway;
     guint prefix;
 
+    if (spec->mode == WIRT_NET_DIRECT)
+        return direct_xml_build(spec, error);
     if ((spec->owner && !wirt_name_validate_owner(spec->owner, error)) ||
         !wirt_name_validate(spec->name, error) ||
         !wirt_net_parse_subnet(spec->subnet, &network, &prefix, error))

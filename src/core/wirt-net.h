@@ -17,6 +17,7 @@ typedef enum {
     WIRT_NET_ISOLATED, /* no <forward>: guests reach each other and the host only */
     WIRT_NET_NAT,      /* <forward mode='nat'/> */
     WIRT_NET_ROUTE,    /* <forward mode='route'/> */
+    WIRT_NET_DIRECT,   /* macvtap on a host device (a "public network"); admins' only */
 } WirtNetMode;
 
 const char *wirt_net_mode_to_string(WirtNetMode mode);
@@ -35,7 +36,9 @@ typedef struct {
     WirtNetMode mode;
     char *subnet; /* "10.77.0.0/24": the host takes .1, DHCP hands out .2 .. last-1 */
     gboolean dhcp;
-    GPtrArray *hosts; /* WirtNetHost*, may be NULL */
+    GPtrArray *hosts;  /* WirtNetHost*, may be NULL */
+    char *device;      /* DIRECT: the host's interface ("eth0") */
+    char *direct_mode; /* DIRECT: bridge (default), vepa, private or passthrough */
 } WirtNetSpec;
 
 void wirt_net_host_free(WirtNetHost *host);
@@ -56,6 +59,10 @@ char *wirt_net_bridge_name(const char *libvirt_name);
 /* The <host mac name ip/> element of one reservation for virNetworkUpdate(), after the
  * checks wirt_net_xml_build() makes (a free address of @subnet, a MAC, a VM name). */
 char *wirt_net_host_xml(const WirtNetHost *host, const char *subnet, GError **error);
+/* A host interface name for a DIRECT network: 1 to 15 of letters, digits, '.', '_', '-'. */
+gboolean wirt_net_device_validate(const char *device, GError **error);
+/* bridge, vepa, private or passthrough (libvirt's macvtap modes); NULL is fine (bridge). */
+gboolean wirt_net_direct_mode_validate(const char *mode, GError **error);
 /* The <network> XML, or INVALID with a reason. */
 char *wirt_net_xml_build(const WirtNetSpec *spec, GError **error);
 

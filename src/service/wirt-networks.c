@@ -607,6 +607,10 @@ wirt_service_net_create_async(WirtService *service, const WirtActor *actor, cons
         work->dhcp = cn->dhcp;
         work->may_exist = TRUE;
         pool = cn->pool;
+        if (!(work->xml = wirt_config_network_xml(cn, &error))) {
+            net_fail(task, error);
+            return;
+        }
     } else {
         if (!subnet) {
             net_fail(task,
@@ -615,7 +619,8 @@ wirt_service_net_create_async(WirtService *service, const WirtActor *actor, cons
             return;
         }
         work->mode = WIRT_NET_ISOLATED;
-        if (mode && !wirt_net_mode_from_string(mode, &work->mode)) {
+        if (mode &&
+            (!wirt_net_mode_from_string(mode, &work->mode) || work->mode == WIRT_NET_DIRECT)) {
             net_fail(task, g_error_new(WIRT_ERROR, WIRT_ERROR_INVALID,
                                        "network %s: mode '%s' is not isolated, nat or route", name,
                                        mode));
@@ -647,7 +652,7 @@ wirt_service_net_create_async(WirtService *service, const WirtActor *actor, cons
     spec.subnet = g_strdup(work->subnet);
     spec.dhcp = work->dhcp;
     work->libvirt_name = wirt_net_libvirt_name(work->owner, name);
-    if (!(work->xml = wirt_net_xml_build(&spec, &error))) {
+    if (!work->xml && !(work->xml = wirt_net_xml_build(&spec, &error))) {
         net_fail(task, error);
         return;
     }

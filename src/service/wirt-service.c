@@ -1091,10 +1091,8 @@ prepare_box(WirtService *service, Op *op, const WirtVmSpec *spec, const WirtPool
         /* An admins' network: not a hidden one for users, and only in its pool. */
         if (cn && (!cn->hidden || actor->is_admin) &&
             (!cn->pool || g_str_equal(cn->pool, pool->name))) {
-            WirtNetSpec ns = {
-                .name = cn->name, .mode = cn->mode, .subnet = cn->subnet, .dhcp = cn->dhcp};
             op->spec.network_admin = wirt_net_libvirt_name(NULL, cn->name);
-            if (!(op->spec.network_admin_xml = wirt_net_xml_build(&ns, error)))
+            if (!(op->spec.network_admin_xml = wirt_config_network_xml(cn, error)))
                 return FALSE;
         }
     }

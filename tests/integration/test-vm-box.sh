@@ -89,7 +89,14 @@ token-file=$tmp/tokens
 uris=$PRIVATE_LIBVIRTD_QEMU_URI
 [network shared]
 subnet=10.78.0.0/24
+[network pub]
+mode=direct
+device=wtpub0
 CONF
+# The "public" network's host device: one end of a veth pair inside the namespace.
+ip -n "$PRIVATE_LIBVIRTD_NETNS_NAME" link add wtpub0 type veth peer name wtpub1 &&
+    ip -n "$PRIVATE_LIBVIRTD_NETNS_NAME" link set wtpub0 up &&
+    ip -n "$PRIVATE_LIBVIRTD_NETNS_NAME" link set wtpub1 up || tap_bail "cannot make the veth pair"
 # wirtd runs where the guests' networks are: the private libvirtd's network namespace.
 nsenter --net="/run/netns/$PRIVATE_LIBVIRTD_NETNS_NAME" -- \
     "$WIRTD" --config "$tmp/wirtd.conf" --socket "$WIRT_SOCKET" 2>>"$tmp/wirtd.log" &
@@ -245,6 +252,20 @@ done
 tap_is "${ok:+$(cat "$tmp/out")}" db "wirt ssh db -- hostname: the q35 guest read its seed and got a lease"
 tap_is "$(as "$WT_ALICE" destroy db)$(as "$WT_ALICE" delete db)" 00 "alice destroys and deletes db"
 
+# --- a public network: macvtap on a host device (vagrant-libvirt's public_network) ---------------
+tap_is "$(as "$WT_ALICE" net create mine --subnet 10.79.0.0/24 --mode direct)" 2 \
+    "users cannot make a direct (macvtap) network"
+tap_is "$(as "$WT_ALICE" create pubvm --box tiny --network pub --ip 10.1.1.5)" 2 \
+    "no fixed address on a direct network (no DHCP of wirt's there)"
+tap_is "$(as "$WT_ALICE" create pubvm --box tiny --memory 256 --network pub)" 0 \
+    "alice: wirt create pubvm --box tiny --network pub (the admins' direct network)"
+tap_like "$(virsh_q net-dumpxml wirt-pub | tr -d '\n ')" "<forward(dev='wtpub0')?mode='bridge'><interfacedev='wtpub0'/>" \
+    "the network is macvtap in bridge mode on wtpub0, defined on first use"
+tap_is "$(as "$WT_ALICE" start pubvm)" 0 "alice starts pubvm"
+tap_like "$(virsh_q dumpxml "$WT_ALICE.pubvm" | tr -d '\n')" "<interface type='direct'>.*dev='wtpub0' mode='bridge'" \
+    "the running guest's NIC is a macvtap on wtpub0"
+tap_is "$(as "$WT_ALICE" destroy pubvm)$(as "$WT_ALICE" delete pubvm)" 00 "alice destroys and deletes pubvm"
+
 # --- a libvirtd restart under a running VM ---------------------------------------------------
 private_libvirtd_restart || tap_bail "the private libvirtd does not restart"
 ok=
@@ -286,7 +307,7 @@ tap_is "$(volumes)" "box.tiny.qcow2" "its overlay and seed are gone; the box's v
 tap_is "$(virsh_q net-dumpxml "wirt-$WT_ALICE.lab" | grep -c "<host mac=")" 0 "its DHCP reservation is gone"
 tap_is "$(as root box remove tiny)" 0 "with no VM on it, the box can be removed"
 tap_is "$(volumes)" "" "the pool is empty"
-tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 9 "every create (and refusal) is in the history"
+tap_is "$(grep -c '"action":"create"' "$tmp/history.jsonl")" 11 "every create (and refusal) is in the history"
 tap_like "$(grep '"action":"create"' "$tmp/history.jsonl" | head -1)" "box=tiny network=lab ip=10.77.0.10" \
     "... with the box, network and address"
 

@@ -137,6 +137,38 @@ test_networks(void)
     g_assert_null(wirt_config_find_network(c, "nope"));
 }
 
+/* A public network (vagrant-libvirt's public_network): macvtap on a host device. */
+static void
+test_network_direct(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtConfig) c = load("[network pub]\n"
+                                   "mode=direct\n"
+                                   "device=eth0\n"
+                                   "[network priv]\n"
+                                   "mode=direct\n"
+                                   "device=enp1s0.42\n"
+                                   "macvtap-mode=private\n",
+                                   &error);
+    const WirtNetworkConfig *pub, *priv;
+    g_autofree char *xml = NULL;
+
+    g_assert_no_error(error);
+    pub = wirt_config_find_network(c, "pub");
+    priv = wirt_config_find_network(c, "priv");
+    g_assert_cmpint(pub->mode, ==, WIRT_NET_DIRECT);
+    g_assert_cmpstr(pub->device, ==, "eth0");
+    g_assert_null(pub->macvtap_mode);
+    g_assert_null(pub->subnet);
+    g_assert_false(pub->dhcp);
+    g_assert_cmpstr(priv->macvtap_mode, ==, "private");
+    xml = wirt_config_network_xml(priv, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(xml, "<forward mode='private'>\n    <interface dev='enp1s0.42'/>"));
+    g_assert_null(strstr(xml, "<bridge"));
+    g_assert_null(strstr(xml, "<ip"));
+}
+
 static const struct {
     const char *text;
     const char *message;
@@ -162,7 +194,14 @@ static const struct {
     {"[network lab]\nmode=nat\n", "t.conf:1: [network lab]: 'subnet' is missing"},
     {"[network lab]\nsubnet=10.1.2.3/24\n", "t.conf:2: subnet: "},
     {"[network lab]\nsubnet=10.1.2.0/24\nmode=bridge\n",
-     "t.conf:3: mode: 'bridge' is not isolated, nat or route"},
+     "t.conf:3: mode: 'bridge' is not isolated, nat, route or direct"},
+    {"[network pub]\nmode=direct\n", "t.conf:1: [network pub]: mode=direct needs 'device'"},
+    {"[network pub]\nmode=direct\ndevice=eth0 x\n", "t.conf:3: device: 'eth0 x' is not"},
+    {"[network pub]\nmode=direct\ndevice=averyveryverylongname\n", "t.conf:3: device: "},
+    {"[network pub]\nmode=direct\ndevice=eth0\nmacvtap-mode=hub\n",
+     "t.conf:4: macvtap-mode: 'hub' is not bridge, vepa, private or passthrough"},
+    {"[network lab]\nsubnet=10.1.2.0/24\ndevice=eth0\n",
+     "t.conf:3: [network lab]: 'device' and 'macvtap-mode' are for mode=direct only"},
     {"[network lab]\nsubnet=10.1.2.0/24\ncolour=red\n",
      "t.conf:3: unknown key 'colour' in [network lab]"},
     {"[network a.b]\nsubnet=10.1.2.0/24\n", "t.conf:1: [network a.b]: network name"},
@@ -285,6 +324,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/missing-file", test_missing_file);
     g_test_add_func("/config/http", test_http);
     g_test_add_func("/config/networks", test_networks);
+    g_test_add_func("/config/network-direct", test_network_direct);
     g_test_add_func("/quota/check", test_quota_check);
     g_test_add_func("/quota/usage", test_usage);
     return g_test_run();

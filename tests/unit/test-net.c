@@ -221,6 +221,41 @@ test_host_xml(void)
     }
 }
 
+/* A direct (macvtap) network: admins' only, a valid device and mode, libvirt's schema. */
+static void
+test_direct(void)
+{
+    g_auto(WirtNetSpec) spec = {0};
+    g_autofree char *xml = NULL;
+    g_autoptr(GError) error = NULL;
+
+    spec.name = g_strdup("pub");
+    spec.mode = WIRT_NET_DIRECT;
+    spec.device = g_strdup("eth0");
+    xml = wirt_net_xml_build(&spec, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(xml, "<name>wirt-pub</name>"));
+    g_assert_nonnull(strstr(xml, "<forward mode='bridge'>"));
+    g_assert_nonnull(strstr(xml, "<interface dev='eth0'/>"));
+    validate_with_libvirt(xml);
+
+    spec.owner = g_strdup("alice"); /* users never get a host device */
+    g_assert_null(wirt_net_xml_build(&spec, &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
+    g_clear_error(&error);
+    g_clear_pointer(&spec.owner, g_free);
+    g_free(spec.device);
+    spec.device = g_strdup("eth0'/><x");
+    g_assert_null(wirt_net_xml_build(&spec, &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
+    g_clear_error(&error);
+    g_free(spec.device);
+    spec.device = g_strdup("eth0");
+    spec.direct_mode = g_strdup("hub");
+    g_assert_null(wirt_net_xml_build(&spec, &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_INVALID);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,5 +266,6 @@ main(int argc, char **argv)
     g_test_add_func("/net/xml", test_xml);
     g_test_add_func("/net/refusals", test_refusals);
     g_test_add_func("/net/host-xml", test_host_xml);
+    g_test_add_func("/net/direct", test_direct);
     return g_test_run();
 }

@@ -78,6 +78,27 @@ test_not_ours(void)
     }
 }
 
+/* A direct network reads back with its mode, and no subnet or bridge. */
+static void
+test_direct_roundtrip(void)
+{
+    g_auto(WirtNetSpec) spec = {0};
+    g_autofree char *xml = NULL;
+    g_autoptr(WirtVirtNet) net = NULL;
+
+    spec.name = g_strdup("pub");
+    spec.mode = WIRT_NET_DIRECT;
+    spec.device = g_strdup("eth0");
+    xml = wirt_net_xml_build(&spec, NULL);
+    net = wirt_virt_net_parse(xml);
+    g_assert_nonnull(net);
+    g_assert_null(net->owner);
+    g_assert_cmpint(net->mode, ==, WIRT_NET_DIRECT);
+    g_assert_null(net->subnet);
+    g_assert_null(net->bridge);
+    g_assert_false(net->dhcp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -85,5 +106,6 @@ main(int argc, char **argv)
     g_test_add_func("/virt-net/roundtrip", test_roundtrip);
     g_test_add_func("/virt-net/libvirt-format", test_libvirt_format);
     g_test_add_func("/virt-net/not-ours", test_not_ours);
+    g_test_add_func("/virt-net/direct", test_direct_roundtrip);
     return g_test_run();
 }
