@@ -15,6 +15,7 @@ read_all(GBytes *bytes, gsize out_chunk)
         .max_virtual_size = 16 * WIRT_BOX_GIB,
         .max_image_bytes = 64 * 1024 * 1024,
         .max_meta_bytes = 4096,
+        .quota_left = G_MAXUINT64,
     };
     WirtBoxImage image = {0};
     guint8 buf[4096];

@@ -117,6 +117,7 @@ wirt_box_limits_init_default(WirtBoxLimits *out_limits)
     out_limits->max_virtual_size = 1024 * WIRT_BOX_GIB;
     out_limits->max_image_bytes = 64 * WIRT_BOX_GIB;
     out_limits->max_meta_bytes = 64 * 1024;
+    out_limits->quota_left = G_MAXUINT64;
 }
 
 static guint32
@@ -287,11 +288,14 @@ fail(WirtBoxReader *reader, GError **error, const char *format, ...)
     g_set_error_literal(error, WIRT_ERROR, WIRT_ERROR_INVALID, reader->failed->message);
 }
 
-/* Takes over an error set by a helper (the qcow2 parser) as the reader's refusal. */
+/* Takes over an error set by a helper (the qcow2 parser, the quota) as the reader's refusal. */
 static void
-fail_with(WirtBoxReader *reader, GError **error, GError *local_error)
+fail_with(WirtBoxReader *reader, GError **error, const GError *local_error)
 {
-    fail(reader, error, "%s", local_error->message);
+    g_clear_error(&reader->failed);
+    reader->failed = g_error_copy(local_error); /* its code too: INVALID, or QUOTA */
+    reader->state = BOX_STATE_FAILED;
+    g_set_error_literal(error, local_error->domain, local_error->code, local_error->message);
 }
 
 /* Whether the upload starts like a gzip, bzip2 or xz stream: then an early end is a
@@ -339,7 +343,8 @@ check_failed(WirtBoxReader *reader, GError **error)
 {
     if (reader->state != BOX_STATE_FAILED)
         return FALSE;
-    g_set_error_literal(error, WIRT_ERROR, WIRT_ERROR_INVALID, reader->failed->message);
+    g_set_error_literal(error, reader->failed->domain, reader->failed->code,
+                        reader->failed->message);
     return TRUE;
 }
 
@@ -784,6 +789,16 @@ begin_image(WirtBoxReader *reader, guint64 size, GError **error)
                                      reader->limits.max_virtual_size, &reader->image.qcow2,
                                      &local_error)) {
         fail_with(reader, error, local_error);
+        return FALSE;
+    }
+    /* The owner's quota ([quota] box-gib): a refusal of its own kind (409), not a bad box. */
+    if (reader->image.qcow2.virtual_size > reader->limits.quota_left) {
+        g_autoptr(GError) quota =
+            g_error_new(WIRT_ERROR, WIRT_ERROR_QUOTA,
+                        "quota: box-gib: this box's virtual size is %" G_GUINT64_FORMAT
+                        " MiB and %" G_GUINT64_FORMAT " MiB of your box quota is left",
+                        reader->image.qcow2.virtual_size >> 20, reader->limits.quota_left >> 20);
+        fail_with(reader, error, quota);
         return FALSE;
     }
     if (reader->image.qcow2.header_length > size) {

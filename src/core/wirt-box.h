@@ -14,6 +14,7 @@ typedef struct {
     guint64 max_virtual_size; /* bytes: cap on metadata's virtual_size and the qcow2 size */
     guint64 max_image_bytes;  /* bytes: cap on box.img's length in the archive */
     gsize max_meta_bytes;     /* bytes: cap on metadata.json and on every other small entry */
+    guint64 quota_left;       /* bytes of the owner's box quota left; G_MAXUINT64: none */
 } WirtBoxLimits;
 
 /* Defaults for a daemon without configuration: 1 TiB virtual, 64 GiB image, 64 KiB text. */

@@ -47,7 +47,7 @@ static const char *const http_keys[] = {
     "admin-auth", "pam-service", "token-file", "origins",          "xsl-stylesheet",
     "fail-limit", "fail-window", "lockout",    "cache-seconds",    NULL,
 };
-static const char *const quota_keys[] = {"vms", "vcpus", "memory-mib", NULL};
+static const char *const quota_keys[] = {"vms", "vcpus", "memory-mib", "box-gib", NULL};
 
 static const char *const mode_names[] = {
     [WIRT_SECURITY_OPEN] = "open",
@@ -149,7 +149,7 @@ wirt_config_new_default(void)
     config->history_path = g_strdup(DEFAULT_HISTORY);
     config->pools = g_ptr_array_new_with_free_func(pool_config_free);
     g_ptr_array_add(config->pools, pool_config_new("default", uris));
-    config->quota = (WirtQuota){10, 16, 16384};
+    config->quota = (WirtQuota){10, 16, 16384, -1};
     config->group_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     config->user_quotas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     config->http.listen = g_new0(char *, 1);
@@ -376,7 +376,8 @@ get_quota(GKeyFile *kf, const Source *src, const char *group, WirtQuota *inout, 
            get_int(kf, src, group, "vms", -1, 1000000, &inout->vms, error) &&
            get_int(kf, src, group, "vcpus", -1, 1000000, &inout->vcpus, error) &&
            get_int(kf, src, group, "memory-mib", -1, G_GINT64_CONSTANT(1) << 40, &inout->memory_mib,
-                   error);
+                   error) &&
+           get_int(kf, src, group, "box-gib", -1, 1000000, &inout->box_gib, error);
 }
 
 static gboolean
@@ -751,7 +752,8 @@ load_groups(GKeyFile *kf, const Source *src, WirtConfig *config, GError **error)
             const char *who = strchr(g, ':') + 1;
             WirtQuota *quota = g_new(WirtQuota, 1);
 
-            *quota = (WirtQuota){WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET};
+            *quota =
+                (WirtQuota){WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET, WIRT_QUOTA_UNSET};
             if (!*who) {
                 g_free(quota);
                 return fail_at(error, src, g, NULL, "[%s]: names no %s", g,
@@ -927,7 +929,8 @@ resolve(const WirtQuota *section, const WirtQuota *fallback)
 {
     return (WirtQuota){field_or_default(section->vms, fallback->vms),
                        field_or_default(section->vcpus, fallback->vcpus),
-                       field_or_default(section->memory_mib, fallback->memory_mib)};
+                       field_or_default(section->memory_mib, fallback->memory_mib),
+                       field_or_default(section->box_gib, fallback->box_gib)};
 }
 
 /**
@@ -966,6 +969,7 @@ wirt_config_quota_for(const WirtConfig *config, const char *user, const char *co
             best.vms = more_generous(best.vms, q.vms);
             best.vcpus = more_generous(best.vcpus, q.vcpus);
             best.memory_mib = more_generous(best.memory_mib, q.memory_mib);
+            best.box_gib = more_generous(best.box_gib, q.box_gib);
         }
     }
     *out_quota = best;

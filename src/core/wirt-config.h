@@ -24,6 +24,7 @@ typedef struct {
     gint64 vms;
     gint64 vcpus;
     gint64 memory_mib;
+    gint64 box_gib; /* the virtual sizes of the user's own boxes, together */
 } WirtQuota;
 
 typedef struct {

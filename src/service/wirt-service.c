@@ -2005,6 +2005,7 @@ typedef struct {
     gboolean registered; /* add: volume is in service->box_uploads */
     WirtBoxInfo info;    /* add: what the reader found */
     GPtrArray *rows;     /* BoxRow*: list, get, remove (what was found) */
+    gint64 quota_gib;    /* add: the owner's [quota] box-gib (-1: none; shared boxes: -1) */
 } BoxWork;
 
 static void
@@ -2284,6 +2285,34 @@ box_worker_done(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user_
     g_object_unref(task);
 }
 
+/* Worker. What is left of the owner's box quota on the upload's host: the virtual sizes of
+ * the boxes they own there count (VMs' disks do not). QUOTA when nothing is left. */
+static gboolean
+box_quota_left(BoxWork *work, const BoxHost *bh, const char *storage_pool, guint64 *out_left,
+               GError **error)
+{
+    g_autoptr(GPtrArray) boxes = wirt_virt_box_list(bh->conn, storage_pool, error);
+    guint64 quota = (guint64)work->quota_gib * WIRT_BOX_GIB;
+    guint64 used = 0;
+
+    if (!boxes)
+        return FALSE;
+    for (guint i = 0; i < boxes->len; i++) {
+        const WirtVirtBox *box = g_ptr_array_index(boxes, i);
+        if (g_strcmp0(box->owner, work->owner) == 0)
+            used += box->capacity;
+    }
+    if (used >= quota) {
+        g_set_error(error, WIRT_ERROR, WIRT_ERROR_QUOTA,
+                    "quota: box-gib: your boxes use %" G_GUINT64_FORMAT " MiB of %" G_GINT64_FORMAT
+                    " GiB",
+                    used >> 20, work->quota_gib);
+        return FALSE;
+    }
+    *out_left = quota - used;
+    return TRUE;
+}
+
 static void
 box_thread(GTask *inner, gpointer source G_GNUC_UNUSED, gpointer task_data,
            GCancellable *cancellable G_GNUC_UNUSED)
@@ -2301,6 +2330,11 @@ box_thread(GTask *inner, gpointer source G_GNUC_UNUSED, gpointer task_data,
         wirt_box_limits_init_default(&limits);
         limits.max_virtual_size = (guint64)work->service->config->max_box_gib * WIRT_BOX_GIB;
         limits.max_image_bytes = limits.max_virtual_size;
+        if (work->quota_gib >= 0 &&
+            !box_quota_left(work, bh, storage_pool, &limits.quota_left, &error)) {
+            g_task_return_error(inner, error);
+            return;
+        }
         reader = wirt_box_reader_new(work->body, &limits, work->cancellable);
         if (!wirt_virt_box_upload(bh->conn, storage_pool, work->volume, reader, &work->info,
                                   &error)) {
@@ -2478,6 +2512,12 @@ wirt_service_box_add_async(WirtService *service, const WirtActor *actor, const c
     }
     g_hash_table_insert(service->box_uploads, g_strdup(work->volume), GUINT_TO_POINTER(actor->uid));
     work->registered = TRUE;
+    work->quota_gib = -1;
+    if (work->owner) { /* users' own boxes count in their quota; shared ones do not */
+        WirtQuota quota;
+        quota_of(service, work->owner, &quota);
+        work->quota_gib = quota.box_gib;
+    }
     box_run(task);
 }
 

@@ -59,6 +59,8 @@ enabled=false
 token-file=$tmp/tokens
 [pool default]
 uris=$PRIVATE_LIBVIRTD_QEMU_URI
+[quota user:wt-bob]
+box-gib=0
 CONF
 }
 
@@ -185,6 +187,11 @@ tap_is "$(as wt-bob box remove base --owner -)" 4 "the shared one he may not rem
 tap_like "$(cat "$tmp/err")" "shared boxes are managed by admins" "and is told why"
 as wt-admin1 --format json box list >/dev/null
 tap_is "$(jq length "$tmp/out")" 2 "admins see every box"
+vols_before=$(volumes)
+tap_is "$(as wt-bob box add mine "$tmp/tiny.box")" 5 \
+    "bob's own boxes count in his quota: with box-gib=0 his upload is refused (409, exit 5)"
+tap_like "$(cat "$tmp/err")" "quota: box-gib: " "saying it is his box quota"
+tap_is "$(volumes)" "$vols_before" "and no volume is made"
 
 # --- malformed boxes ------------------------------------------------------------------------
 refused() { # refused FILE NAME REASON-REGEX DESCRIPTION

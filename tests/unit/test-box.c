@@ -293,6 +293,7 @@ test_limits(WirtBoxLimits *limits)
     limits->max_virtual_size = TEST_MAX_VIRTUAL;
     limits->max_image_bytes = TEST_MAX_IMAGE;
     limits->max_meta_bytes = TEST_MAX_META;
+    limits->quota_left = G_MAXUINT64;
 }
 
 /* Reads a whole box: open, stream box.img out through @out_chunk-byte reads, finish.
@@ -414,6 +415,37 @@ test_good(gconstpointer data)
             g_assert_cmpstr(info.ignored_entries[0], ==, c->ignored);
         } else {
             g_assert_cmpuint(g_strv_length(info.ignored_entries), ==, 0);
+        }
+    }
+}
+
+/* The owner's box quota: a box larger than what is left is a QUOTA refusal, not a bad box. */
+static void
+test_quota(void)
+{
+    g_autoptr(GBytes) image = NULL;
+    g_autoptr(GBytes) box = NULL;
+    WirtBoxLimits limits;
+    const BoxSpec spec = {.meta = META_GOOD, .qcow2 = qcow2_good};
+    Qcow2Spec q;
+
+    box = build_box(&spec, &image);
+    q = qcow2_resolve(&spec.qcow2);
+    test_limits(&limits);
+    for (int exact = 0; exact < 2; exact++) {
+        g_autoptr(GByteArray) out = g_byte_array_new();
+        g_autoptr(GError) error = NULL;
+        g_auto(WirtBoxInfo) info = {0};
+
+        limits.quota_left = exact ? q.size : q.size - 1;
+        if (exact) {
+            g_assert_true(read_box(box, &limits, 65536, 65536, out, &info, &error));
+            g_assert_no_error(error);
+        } else {
+            g_assert_false(read_box(box, &limits, 65536, 65536, out, &info, &error));
+            g_assert_error(error, WIRT_ERROR, WIRT_ERROR_QUOTA);
+            g_assert_true(g_str_has_prefix(error->message, "quota: box-gib: "));
+            g_assert_cmpuint(out->len, ==, 0); /* refused before a byte of the image */
         }
     }
 }
@@ -854,6 +886,7 @@ main(int argc, char **argv)
     for (gsize i = 0; i < G_N_ELEMENTS(good_cases); i++)
         g_test_add_data_func(good_cases[i].path, &good_cases[i], test_good);
     g_test_add_func("/box/good/large-image", test_large_image);
+    g_test_add_func("/box/quota", test_quota);
     g_test_add_func("/box/good/validate-only", test_validate_only);
     g_test_add_data_func("/box/good/gnu-sparse", "box-good-gnu-sparse-tar-S", test_sparse);
     g_test_add_data_func("/box/good/pax-sparse", "box-good-pax-sparse", test_sparse);

@@ -63,7 +63,8 @@ test_full(void)
                        "vms=5\n"
                        "memory-mib=1024\n"
                        "[quota user:alice]\n"
-                       "vms=1\n";
+                       "vms=1\n"
+                       "box-gib=7\n";
     g_autoptr(GError) error = NULL;
     g_autoptr(WirtConfig) c = load(text, &error);
     const char *student[] = {"students", NULL};
@@ -95,6 +96,9 @@ test_full(void)
     g_assert_cmpint(q.memory_mib, ==, 16384); /* students' (from [quota]) beats staff's 1024 */
     wirt_config_quota_for(c, "alice", both, &q);
     g_assert_cmpint(q.vms, ==, 1); /* the user's own section wins */
+    g_assert_cmpint(q.box_gib, ==, 7);
+    wirt_config_quota_for(c, "dave", NULL, &q);
+    g_assert_cmpint(q.box_gib, ==, -1); /* the default: no limit */
 }
 
 static void
