@@ -22,6 +22,7 @@
 #include "wirt-cli-format.h"
 #include "wirt-cli-passwd.h"
 #include "wirt-cli-request.h"
+#include "wirt-cli-ssh.h"
 #include "wirt-cli.h"
 
 static WirtCliArgs *
@@ -2032,6 +2033,54 @@ case_path(const char *group, const char *label)
     return g_strdup_printf("/cli/%s/%s", group, label);
 }
 
+/* `wirt ssh`: the ssh command line, from the VM's JSON and what the machine has. */
+static void
+test_ssh_argv(void)
+{
+    const char *argv_in[] = {"wirt", "--socket", "/run/w 1%.sock", "ssh", "web", "--", "uname",
+                             "-a",   NULL};
+    const char *own[] = {"/home/a/.ssh/id_ed25519", NULL};
+    const char *vm_json = "{\"owner\":\"alice\",\"name\":\"web\",\"state\":\"running\","
+                          "\"uuid\":\"0e0c4b0a-3c1b-4c8e-9a55-6d2b8f1e7a10\","
+                          "\"ssh_user\":\"debian\"}";
+    WirtCliSshHost host = {.self = "/usr/bin/wirt", .home = "/home/a"};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(WirtCliArgs) args = wirt_cli_args_parse(8, argv_in, &error);
+    g_autoptr(JsonNode) vm = json_from_string(vm_json, NULL);
+    g_autoptr(JsonNode) stopped = json_from_string("{\"owner\":\"alice\",\"name\":\"web\","
+                                                   "\"state\":\"shutoff\",\"uuid\":\"0e0c4b0a-"
+                                                   "3c1b\"}",
+                                                   NULL);
+    g_auto(GStrv) plain = NULL;
+    g_auto(GStrv) vagrant = NULL;
+    g_autofree char *joined = NULL;
+
+    g_assert_no_error(error);
+    plain = wirt_cli_ssh_argv(args, vm, &host, &error);
+    g_assert_no_error(error);
+    joined = g_strjoinv("|", plain);
+    g_assert_cmpstr(joined, ==,
+                    "ssh|-o|ProxyCommand='/usr/bin/wirt' ssh-proxy --socket '/run/w 1%%.sock' "
+                    "'web'|-o|HostKeyAlias=wirt-alice-web-0e0c4b0a|-o|"
+                    "UserKnownHostsFile=/home/a/.config/wirt/known_hosts|-o|"
+                    "StrictHostKeyChecking=accept-new|-l|debian|--|wirt-alice-web-0e0c4b0a|"
+                    "uname|-a");
+
+    /* Vagrant's insecure key comes last, after the user's own keys, named too. */
+    host.insecure_key = "/usr/share/vagrant/keys/vagrant";
+    host.own_keys = own;
+    vagrant = wirt_cli_ssh_argv(args, vm, &host, &error);
+    g_assert_no_error(error);
+    g_clear_pointer(&joined, g_free);
+    joined = g_strjoinv("|", vagrant);
+    g_assert_nonnull(strstr(joined, "|-o|IdentityFile=/home/a/.ssh/id_ed25519|-o|"
+                                    "IdentityFile=/usr/share/vagrant/keys/vagrant|-l|debian|"));
+
+    /* A VM that does not run: a clear conflict, no ssh. */
+    g_assert_null(wirt_cli_ssh_argv(args, stopped, &host, &error));
+    g_assert_error(error, WIRT_ERROR, WIRT_ERROR_CONFLICT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2092,5 +2141,6 @@ main(int argc, char **argv)
     g_test_add_func("/cli/main/events-no-socket", test_main_events_no_socket);
     g_test_add_func("/cli/main/token-create", test_main_token_create);
     g_test_add_func("/cli/main/token-taken", test_main_token_taken);
+    g_test_add_func("/cli/ssh/argv", test_ssh_argv);
     return g_test_run();
 }
