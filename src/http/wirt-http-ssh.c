@@ -551,8 +551,28 @@ wirt_http_ssh_handle(WirtHttpRequest *req)
 void
 wirt_http_ssh_close_all(void)
 {
+    gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    g_autoptr(GList) connected = NULL;
+
     while (relays)
         relay_teardown(relays->data);
+    /* Sessions still being opened: cancel their connects, whose callbacks free them (the
+     * main loop has stopped: run it here for a moment); one already connected but not yet
+     * upgraded has no callback to come. */
+    for (GList *l = pendings; l; l = l->next) {
+        SshPending *p = l->data;
+
+        p->finished = TRUE;
+        g_cancellable_cancel(p->cancellable);
+        if (p->tcp)
+            connected = g_list_prepend(connected, p);
+    }
+    for (GList *l = connected; l; l = l->next)
+        pending_free(l->data);
+    while (pendings && g_get_monotonic_time() < deadline) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
 }
 
 /* ----------------------------------------------- GET /1.0/vms/{name} */

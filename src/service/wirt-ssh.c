@@ -134,6 +134,8 @@ typedef struct {
     GCancellable *cancellable; /* the caller's, or ours; the timeout cancels it */
     guint timeout_id;
     gboolean timed_out;
+    gboolean returned; /* the caller has its answer; a late connect is dropped */
+    GTask *task;       /* borrowed while the connect runs (on_connected holds it) */
     char *detail;
 } Connect;
 
@@ -156,6 +158,15 @@ connect_return(GTask *task, GSocketConnection *connection, GError *error)
     Connect *c = g_task_get_task_data(task);
     WirtSshTarget *t = c->target;
 
+    if (c->returned) {
+        if (connection) {
+            g_io_stream_close(G_IO_STREAM(connection), NULL, NULL);
+            g_object_unref(connection);
+        }
+        g_clear_error(&error);
+        return;
+    }
+    c->returned = TRUE;
     g_clear_handle_id(&c->timeout_id, g_source_remove);
     ssh_record(t->service, t->actor, t->vm->owner, t->vm->name, t->vm->node, error, c->detail);
     if (error)
@@ -172,6 +183,12 @@ on_connect_timeout(gpointer user_data)
     c->timeout_id = 0;
     c->timed_out = TRUE;
     g_cancellable_cancel(c->cancellable);
+    /* Answer now: a cancelled connect may end only when the kernel gives up on it. */
+    connect_return(c->task, NULL,
+                   g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT,
+                               "vm %s: no answer from %s port %d in %d s (is it still booting?)",
+                               c->target->label, c->target->address, WIRT_SSH_PORT,
+                               WIRT_SSH_CONNECT_SECONDS));
     return G_SOURCE_REMOVE;
 }
 
@@ -184,18 +201,11 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
     GSocketConnection *connection =
         g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &local);
 
-    if (connection) {
+    if (connection || c->returned) { /* connected, or too late: the timeout answered */
         connect_return(task, connection, NULL);
         return;
     }
-    if (c->timed_out)
-        connect_return(task, NULL,
-                       g_error_new(WIRT_ERROR, WIRT_ERROR_CONFLICT,
-                                   "vm %s: no answer from %s port %d in %d s (is it still "
-                                   "booting?)",
-                                   c->target->label, c->target->address, WIRT_SSH_PORT,
-                                   WIRT_SSH_CONNECT_SECONDS));
-    else if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         connect_return(
             task, NULL,
             g_error_new(WIRT_ERROR, WIRT_ERROR_FAILED, "vm %s: ssh: cancelled", c->target->label));
@@ -258,7 +268,11 @@ on_address_found(GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer user
                                 WIRT_SSH_PORT);
     target = g_inet_socket_address_new_from_string(address, WIRT_SSH_PORT);
     client = g_socket_client_new();
+    /* Straight to the guest: no proxy from wirtd's environment may stand between (and
+     * GIO's libproxy resolver keeps a thread and memory of its own). */
+    g_socket_client_set_enable_proxy(client, FALSE);
     /* No g_socket_client_set_timeout(): it would stay on the socket and cut idle sessions. */
+    c->task = task;
     c->timeout_id = g_timeout_add_seconds(WIRT_SSH_CONNECT_SECONDS, on_connect_timeout, c);
     g_socket_client_connect_async(client, G_SOCKET_CONNECTABLE(target), c->cancellable,
                                   on_connected, g_steal_pointer(&task));
