@@ -161,9 +161,14 @@ unexpected(GError **error, const char *what)
     return FALSE;
 }
 
-/* The string member @key, or NULL when it is missing, null or not a string. */
-static const char *
-member_string(JsonObject *object, const char *key)
+/**
+ * wirt_cli_format_member_string:
+ * @object: (nullable): a JSON object from wirtd
+ * Returns: (transfer none) (nullable): the string member @key, or %NULL when it is missing,
+ *   null or not a string.
+ */
+const char *
+wirt_cli_format_member_string(JsonObject *object, const char *key)
 {
     JsonNode *node = object ? json_object_get_member(object, key) : NULL;
 
@@ -288,7 +293,8 @@ need_owner(JsonArray *array, const char *key, const char *user, gboolean admin)
     if (admin)
         return TRUE;
     for (guint i = 0; i < json_array_get_length(array); i++) {
-        const char *owner = member_string(json_array_get_object_element(array, i), key);
+        const char *owner =
+            wirt_cli_format_member_string(json_array_get_object_element(array, i), key);
         if (!owner || !user || !g_str_equal(owner, user))
             return TRUE;
     }
@@ -321,7 +327,8 @@ wirt_cli_format_vms(JsonNode *vms, const char *user, gboolean admin, GString *ou
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonObject *vm = json_array_get_object_element(array, i);
         g_autofree char *name =
-            wirt_cli_format_vm_ref(member_string(vm, "owner"), member_string(vm, "name"), qualify);
+            wirt_cli_format_vm_ref(wirt_cli_format_member_string(vm, "owner"),
+                                   wirt_cli_format_member_string(vm, "name"), qualify);
         g_autofree char *state = member_text(vm, "state");
         g_autofree char *memory = member_memory(vm, "memory_mib");
         g_autofree char *vcpus = member_text(vm, "vcpus");
@@ -565,7 +572,7 @@ wirt_cli_format_quota(JsonNode *quota, GString *out, GError **error)
 static char *
 member_utc(JsonObject *object, const char *key)
 {
-    const char *text = member_string(object, key);
+    const char *text = wirt_cli_format_member_string(object, key);
     g_autoptr(GDateTime) time = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
     g_autoptr(GDateTime) utc = time ? g_date_time_to_utc(time) : NULL;
 
@@ -604,12 +611,13 @@ wirt_cli_format_history(JsonNode *records, const char *user, gboolean admin, GSt
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonObject *record = json_array_get_object_element(array, i);
         JsonNode *ok = json_object_get_member(record, "ok");
-        const char *failure = member_string(record, "error");
+        const char *failure = wirt_cli_format_member_string(record, "error");
         g_autofree char *time = member_utc_time(record);
         g_autofree char *actor = member_text(record, "actor");
         g_autofree char *door = member_text(record, "door");
-        g_autofree char *vm = wirt_cli_format_vm_ref(member_string(record, "owner"),
-                                                     member_string(record, "vm"), qualify);
+        g_autofree char *vm =
+            wirt_cli_format_vm_ref(wirt_cli_format_member_string(record, "owner"),
+                                   wirt_cli_format_member_string(record, "vm"), qualify);
         g_autofree char *action = member_text(record, "action");
         g_autofree char *result = NULL;
 
@@ -641,7 +649,7 @@ wirt_cli_format_token_created(JsonNode *token, GString *out, GError **error)
 {
     JsonObject *object =
         token && JSON_NODE_HOLDS_OBJECT(token) ? json_node_get_object(token) : NULL;
-    const char *secret = member_string(object, "token");
+    const char *secret = wirt_cli_format_member_string(object, "token");
     g_autofree char *clean = NULL;
 
     if (!secret || secret[0] == '\0')
@@ -684,7 +692,7 @@ wirt_cli_format_tokens(JsonNode *tokens, gboolean show_user, GString *out, GErro
         g_autofree char *last_used = NULL;
         g_autofree char *user = member_text(token, "user");
 
-        if (member_string(token, "last_used"))
+        if (wirt_cli_format_member_string(token, "last_used"))
             last_used = member_utc(token, "last_used");
         else
             last_used = g_strdup("never");
@@ -715,7 +723,7 @@ wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString
     JsonObject *object =
         event && JSON_NODE_HOLDS_OBJECT(event) ? json_node_get_object(event) : NULL;
     JsonObject *vm = member_object(object, "vm");
-    const char *owner = member_string(vm, "owner");
+    const char *owner = wirt_cli_format_member_string(vm, "owner");
     gboolean qualify = admin || !owner || !user || !g_str_equal(owner, user);
     g_autofree char *time = NULL;
     g_autofree char *ref = NULL;
@@ -725,8 +733,8 @@ wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString
     if (!vm)
         return unexpected(error, "an event without a VM");
     time = member_utc_time(object);
-    ref = wirt_cli_format_vm_ref(owner, member_string(vm, "name"), qualify);
-    if (g_strcmp0(member_string(object, "change"), "removed") == 0)
+    ref = wirt_cli_format_vm_ref(owner, wirt_cli_format_member_string(vm, "name"), qualify);
+    if (g_strcmp0(wirt_cli_format_member_string(object, "change"), "removed") == 0)
         state = g_strdup("removed");
     else
         state = member_text(vm, "state");
@@ -789,8 +797,8 @@ wirt_cli_format_boxes(JsonNode *boxes, GString *out, GError **error)
     table = wirt_cli_table_new(headers);
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonObject *box = json_array_get_object_element(array, i);
-        const char *owner = member_string(box, "owner");
-        const char *state = member_string(box, "state");
+        const char *owner = wirt_cli_format_member_string(box, "owner");
+        const char *state = wirt_cli_format_member_string(box, "state");
         g_autofree char *name = member_text(box, "name");
         g_autofree char *shown =
             g_strdup_printf("%s%s", name, g_strcmp0(state, "uploading") == 0 ? " (uploading)" : "");

@@ -33,4 +33,6 @@ char *wirt_cli_format_bytes(guint64 bytes);
 gboolean wirt_cli_format_event(JsonNode *event, const char *user, gboolean admin, GString *out,
                                GError **error);
 
+const char *wirt_cli_format_member_string(JsonObject *object, const char *key);
+
 G_END_DECLS

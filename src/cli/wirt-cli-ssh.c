@@ -23,20 +23,10 @@
 #include <unistd.h>
 
 #include "core/wirt-error.h"
+#include "wirt-cli-format.h"
 #include "wirt-cli-request.h"
 
 #define PROXY_CHUNK (64 * 1024)
-
-/* Member @key of @object when it is a string, else NULL. */
-static const char *
-member_string(JsonObject *object, const char *key)
-{
-    JsonNode *node = object ? json_object_get_member(object, key) : NULL;
-
-    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
-        return NULL;
-    return json_node_get_string(node);
-}
 
 /* ssh expands %h, %p… in ProxyCommand: a literal '%' is written "%%". */
 static char *
@@ -69,11 +59,11 @@ GStrv
 wirt_cli_ssh_argv(const WirtCliArgs *args, JsonNode *vm, const WirtCliSshHost *host, GError **error)
 {
     JsonObject *object = vm && JSON_NODE_HOLDS_OBJECT(vm) ? json_node_get_object(vm) : NULL;
-    const char *owner = member_string(object, "owner");
-    const char *name = member_string(object, "name");
-    const char *uuid = member_string(object, "uuid");
-    const char *state = member_string(object, "state");
-    const char *user = args->user ? args->user : member_string(object, "ssh_user");
+    const char *owner = wirt_cli_format_member_string(object, "owner");
+    const char *name = wirt_cli_format_member_string(object, "name");
+    const char *uuid = wirt_cli_format_member_string(object, "uuid");
+    const char *state = wirt_cli_format_member_string(object, "state");
+    const char *user = args->user ? args->user : wirt_cli_format_member_string(object, "ssh_user");
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GString) proxy = g_string_new(NULL);
     g_autofree char *quoted_self = g_shell_quote(host->self);

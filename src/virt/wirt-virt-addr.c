@@ -64,12 +64,12 @@ wirt_virt_vm_addresses(WirtConn *conn, const char *uuid, guint sources, GError *
 
     if (!dom) {
         g_autofree char *what = g_strdup_printf("vm %s: cannot look it up", uuid);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return NULL;
     }
     if ((active = virDomainIsActive(dom)) < 0) {
         g_autofree char *what = g_strdup_printf("vm %s: cannot read its state", uuid);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return NULL;
     }
     if (!active) {
@@ -88,7 +88,7 @@ wirt_virt_vm_addresses(WirtConn *conn, const char *uuid, guint sources, GError *
                 g_autofree char *what =
                     g_strdup_printf("vm %s: cannot read its addresses (%s)", uuid,
                                     wirt_addr_source_to_string(sources_table[s].source));
-                wirt_conn_set_error(conn, &first_error, what);
+                wirt_conn_set_error(conn, &first_error, "%s", what);
             }
             continue;
         }

@@ -113,7 +113,7 @@ box_set_error(WirtConn *conn, GError **error, const char *what)
     int code = verr ? verr->code : VIR_ERR_OK;
     g_autoptr(GError) local = NULL;
 
-    wirt_conn_set_error(conn, &local, what);
+    wirt_conn_set_error(conn, &local, "%s", what);
     if (local->code == WIRT_ERROR_FAILED && code == VIR_ERR_STORAGE_VOL_EXIST)
         local->code = WIRT_ERROR_CONFLICT;
     else if (local->code == WIRT_ERROR_FAILED &&

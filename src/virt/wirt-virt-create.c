@@ -33,28 +33,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
 #define SEED_CHUNK (256 * 1024) /* libvirt's RPC messages carry at most 256 KiB */
 
-static void set_error(WirtConn *conn, GError **error, const char *format, ...) G_GNUC_PRINTF(3, 4);
-
-static void
-set_error(WirtConn *conn, GError **error, const char *format, ...)
-{
-    g_autofree char *what = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    wirt_conn_set_error(conn, error, what);
-}
-
-static int
-last_error_code(void)
-{
-    const virError *verr = virGetLastError();
-
-    return verr ? verr->code : VIR_ERR_OK;
-}
-
 /**
  * wirt_virt_vm_volume_name:
  * @domain: the VM's domain name ("alice.web")
@@ -103,7 +81,7 @@ create_volume(WirtConn *conn, virStoragePoolPtr pool, const char *name, const ch
     if (vol) {
         g_message("volume %s: left over from an earlier create; replacing it", name);
         if (virStorageVolDelete(vol, 0) < 0) {
-            set_error(conn, error, "cannot remove the left-over volume %s", name);
+            wirt_conn_set_error(conn, error, "cannot remove the left-over volume %s", name);
             virStorageVolFree(vol);
             return NULL;
         }
@@ -111,7 +89,7 @@ create_volume(WirtConn *conn, virStoragePoolPtr pool, const char *name, const ch
     }
     virResetLastError();
     if (!(vol = virStorageVolCreateXML(pool, xml, 0)))
-        set_error(conn, error, "cannot create volume %s", name);
+        wirt_conn_set_error(conn, error, "cannot create volume %s", name);
     return vol;
 }
 
@@ -173,14 +151,14 @@ create_seed(WirtConn *conn, virStoragePoolPtr pool, const char *name, const Wirt
         return NULL;
     if (!(stream = virStreamNew(wirt_conn_get_virt(conn), 0)) ||
         virStorageVolUpload(vol, stream, 0, len, 0) < 0) {
-        set_error(conn, error, "cannot upload the seed into volume %s", name);
+        wirt_conn_set_error(conn, error, "cannot upload the seed into volume %s", name);
         discard_volume(&vol);
         return NULL;
     }
     for (gsize off = 0; off < len;) {
         int sent = virStreamSend(stream, data + off, MIN(len - off, SEED_CHUNK));
         if (sent < 0) {
-            set_error(conn, error, "cannot upload the seed into volume %s", name);
+            wirt_conn_set_error(conn, error, "cannot upload the seed into volume %s", name);
             virStreamAbort(stream);
             discard_volume(&vol);
             return NULL;
@@ -188,7 +166,7 @@ create_seed(WirtConn *conn, virStoragePoolPtr pool, const char *name, const Wirt
         off += (gsize)sent;
     }
     if (virStreamFinish(stream) < 0) {
-        set_error(conn, error, "cannot finish the seed upload into volume %s", name);
+        wirt_conn_set_error(conn, error, "cannot finish the seed upload into volume %s", name);
         discard_volume(&vol);
         return NULL;
     }
@@ -202,7 +180,8 @@ volume_path(WirtConn *conn, virStorageVolPtr vol, GError **error)
     char *copy;
 
     if (!path) {
-        set_error(conn, error, "cannot read the path of volume %s", virStorageVolGetName(vol));
+        wirt_conn_set_error(conn, error, "cannot read the path of volume %s",
+                            virStorageVolGetName(vol));
         return NULL;
     }
     copy = g_strdup(path);
@@ -216,8 +195,8 @@ lookup_network(WirtConn *conn, const char *name, GError **error)
 {
     virNetworkPtr net = virNetworkLookupByName(wirt_conn_get_virt(conn), name);
 
-    if (!net && last_error_code() != VIR_ERR_NO_NETWORK)
-        set_error(conn, error, "cannot look up network %s", name);
+    if (!net && wirt_virt_last_error_code() != VIR_ERR_NO_NETWORK)
+        wirt_conn_set_error(conn, error, "cannot look up network %s", name);
     virResetLastError();
     return net;
 }
@@ -254,7 +233,7 @@ network_up(WirtConn *conn, const WirtVmSpec *spec, GError **error)
         return NULL;
     }
     if ((active = virNetworkIsActive(net)) < 0 || (!active && virNetworkCreate(net) < 0)) {
-        set_error(conn, error, "cannot start network %s", virNetworkGetName(net));
+        wirt_conn_set_error(conn, error, "cannot start network %s", virNetworkGetName(net));
         virNetworkFree(net);
         return NULL;
     }
@@ -272,7 +251,7 @@ reserve_address(WirtConn *conn, virNetworkPtr net, const WirtVmSpec *spec, const
     WirtNetHost host = {.mac = (char *)mac, .ip = spec->ip};
 
     if (!xml) {
-        set_error(conn, error, "cannot read network %s", virNetworkGetName(net));
+        wirt_conn_set_error(conn, error, "cannot read network %s", virNetworkGetName(net));
         return FALSE;
     }
     if (!(parsed = wirt_virt_net_parse(xml)) || !parsed->subnet) {
@@ -302,7 +281,7 @@ reserve_address(WirtConn *conn, virNetworkPtr net, const WirtVmSpec *spec, const
             virResetLastError();
             return FALSE;
         }
-        set_error(conn, error, "cannot reserve %s on network %s", spec->ip, parsed->name);
+        wirt_conn_set_error(conn, error, "cannot reserve %s on network %s", spec->ip, parsed->name);
         return FALSE;
     }
     return TRUE;
@@ -382,8 +361,8 @@ find_box(WirtConn *conn, virStoragePoolPtr pool, const WirtVmSpec *spec, char **
                                 : g_strdup_printf("shared/%s", spec->box);
             return vol;
         }
-        if (last_error_code() != VIR_ERR_NO_STORAGE_VOL) {
-            set_error(conn, error, "cannot look up box %s", spec->box);
+        if (wirt_virt_last_error_code() != VIR_ERR_NO_STORAGE_VOL) {
+            wirt_conn_set_error(conn, error, "cannot look up box %s", spec->box);
             return NULL;
         }
         virResetLastError();
@@ -436,15 +415,16 @@ wirt_virt_define_box_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *
     }
     virResetLastError();
     if (!(pool = virStoragePoolLookupByName(c, spec->storage_pool))) {
-        set_error(conn, error, "host %s: storage pool %s ([vm] storage-pool)",
-                  wirt_conn_get_node(conn), spec->storage_pool);
+        wirt_conn_set_error(conn, error, "host %s: storage pool %s ([vm] storage-pool)",
+                            wirt_conn_get_node(conn), spec->storage_pool);
         return NULL;
     }
     if (!(base = find_box(conn, pool, spec, &box_label, error)))
         return NULL;
     if (virStorageVolGetInfo(base, &info) < 0 || !(box_path = volume_path(conn, base, error))) {
         if (error && !*error)
-            set_error(conn, error, "cannot read box volume %s", virStorageVolGetName(base));
+            wirt_conn_set_error(conn, error, "cannot read box volume %s",
+                                virStorageVolGetName(base));
         return NULL;
     }
 
@@ -487,7 +467,7 @@ wirt_virt_define_box_vm(WirtConn *conn, const WirtVmSpec *spec, const WirtMeta *
                                       &vm_meta, &devices, error)))
         goto fail;
     if (!(dom = virDomainDefineXML(c, xml))) {
-        set_error(conn, error, "vm %s: cannot define it", domain);
+        wirt_conn_set_error(conn, error, "vm %s: cannot define it", domain);
         goto fail;
     }
     if (!(vm = wirt_virt_snapshot(conn, dom, error))) {

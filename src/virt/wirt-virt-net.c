@@ -243,7 +243,7 @@ wirt_virt_net_create(WirtConn *conn, const char *libvirt_name, const char *xml, 
 
     if (!net && !last_error_is(VIR_ERR_NO_NETWORK)) {
         what = g_strdup_printf("cannot look up network %s", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return FALSE;
     }
     if (net && !may_exist) {
@@ -254,13 +254,13 @@ wirt_virt_net_create(WirtConn *conn, const char *libvirt_name, const char *xml, 
     if (!net) {
         if (!(net = virNetworkDefineXML(virt, xml))) {
             what = g_strdup_printf("cannot define network %s", libvirt_name);
-            wirt_conn_set_error(conn, error, what);
+            wirt_conn_set_error(conn, error, "%s", what);
             return FALSE;
         }
     }
     if (virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0) {
         what = g_strdup_printf("cannot start network %s", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         /* A network that cannot run (a subnet the host uses already) is not kept. */
         if (!may_exist)
             virNetworkUndefine(net);
@@ -268,7 +268,7 @@ wirt_virt_net_create(WirtConn *conn, const char *libvirt_name, const char *xml, 
     }
     if (virNetworkSetAutostart(net, 1) < 0) {
         what = g_strdup_printf("cannot mark network %s autostart", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return FALSE;
     }
     return TRUE;
@@ -292,17 +292,17 @@ wirt_virt_net_delete(WirtConn *conn, const char *libvirt_name, GError **error)
             return FALSE;
         }
         what = g_strdup_printf("cannot look up network %s", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return FALSE;
     }
     if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0) {
         what = g_strdup_printf("cannot stop network %s", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return FALSE;
     }
     if (virNetworkIsPersistent(net) == 1 && virNetworkUndefine(net) < 0) {
         what = g_strdup_printf("cannot undefine network %s", libvirt_name);
-        wirt_conn_set_error(conn, error, what);
+        wirt_conn_set_error(conn, error, "%s", what);
         return FALSE;
     }
     return TRUE;

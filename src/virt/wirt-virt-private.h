@@ -8,7 +8,9 @@
 G_BEGIN_DECLS
 
 virConnectPtr wirt_conn_get_virt(WirtConn *conn);
-void wirt_conn_set_error(WirtConn *conn, GError **error, const char *what);
+void wirt_conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+int wirt_virt_last_error_code(void);
 
 /* wirt-virt.c */
 const char *wirt_conn_get_node(WirtConn *conn);

@@ -3041,13 +3041,27 @@ wirt_virt_snapshot(WirtConn *conn, virDomainPtr dom, GError **error)
 /**
  * wirt_conn_set_error:
  * @conn: the connection the failing call used
- * @what: what failed ("cannot create volume box.tiny.qcow2")
+ * @format: what failed ("cannot create volume %s"), printf-style
  *
  * Sets @error from the thread's last libvirt error, right after the failing
  * call, as the adapter does everywhere (a dead connection becomes HOST_DOWN).
  */
 void
-wirt_conn_set_error(WirtConn *conn, GError **error, const char *what)
+wirt_conn_set_error(WirtConn *conn, GError **error, const char *format, ...)
 {
-    conn_set_error(conn, error, "%s", what);
+    va_list args;
+
+    va_start(args, format);
+    conn_set_error_from(conn, error, virGetLastError(), format, args);
+    va_end(args);
+}
+
+/**
+ * wirt_virt_last_error_code:
+ * Returns: the code of the thread's last libvirt error, or VIR_ERR_OK.
+ */
+int
+wirt_virt_last_error_code(void)
+{
+    return virt_last_error_code();
 }
